@@ -18,7 +18,7 @@ from src.tools import pt2ckpt
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Key lists (name<TAB>shape) of the published PyTorch checkpoints.
-KEY_LISTS = Path("/work/shared/design/checkpoint-keys")
+KEY_LISTS = Path(__file__).resolve().parent / "data" / "checkpoint-keys"
 
 TORCH_BN = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
 HASSONY2_BRANCHES = {"branch_0": "b0", "branch_1.0": "b1a", "branch_1.1": "b1b", "branch_2.0": "b2a",

@@ -1,0 +1,50 @@
+"""Videos -> frames for ECO-lite: `<image_save_path>/<video>/img_000001.jpg ...` (flat, no class level).
+
+    python ./src/extract_frames.py --video_src_path /path/to/UCF-101 --image_save_path /path/to/ucf101_images
+
+Frames keep their native resolution unless --size sets the short side. Finished videos are skipped
+on a rerun.
+"""
+import argparse
+import functools
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from src.data.frames import ECO_RGB_TEMPLATE  # noqa: E402
+from src.tools.jobs import add_job_arguments, check_job_arguments, run_jobs  # noqa: E402
+from src.tools.video_frames import InputError, extract_frames, find_videos, frame_jobs  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--video_src_path", required=True, help="dataset root with one folder per class")
+    parser.add_argument("--image_save_path", required=True, help="output root, one folder per video")
+    parser.add_argument("--size", type=int, default=0, help="short side of the written frames (0 = native)")
+    parser.add_argument("--jpeg_quality", type=int, default=95)
+    parser.add_argument("--allow_truncated", action="store_true",
+                        help="keep the decodable part of a truncated video instead of failing it")
+    add_job_arguments(parser)
+    args = parser.parse_args(argv)
+    check_job_arguments(parser, args)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        jobs = frame_jobs(find_videos(args.video_src_path), args.image_save_path, flat=True)
+    except InputError as error:
+        sys.exit(f"error: {error}")
+    work = functools.partial(extract_frames, template=ECO_RGB_TEMPLATE, short_side=args.size,
+                             quality=args.jpeg_quality, allow_truncated=args.allow_truncated)
+    summary = run_jobs("extract_frames", jobs, work, args.workers, args.num_shards, args.shard_id,
+                       args.overwrite, args.progress)
+    summary.report()
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Write `<video>/n_frames` (the frame count) for every frame folder of an I3D rgb or flow root.
+
+    python generate_n_frames.py jpg_video_directory          (from src/tools, as the seed)
+
+Run it on both the rgb and the flow root. The count is the number of frames 1..n; a folder with a gap
+in its numbering, unpaired flow x/y images or no frames at all fails with its path.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from src.data.frames import N_FRAMES_FILE, count_i3d_frames  # noqa: E402
+from src.tools.convert_rgb_to_flow import find_frame_folders  # noqa: E402
+from src.tools.jobs import Job, add_job_arguments, check_job_arguments, run_jobs  # noqa: E402
+
+
+def write_n_frames(job, partial):
+    partial.write_text(f"{count_i3d_frames(job.source)}\n")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dir_path", help="root of <class>/<video>/ frame folders (rgb or flow)")
+    add_job_arguments(parser)
+    args = parser.parse_args(argv)
+    check_job_arguments(parser, args)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        folders = find_frame_folders(args.dir_path)
+    except FileNotFoundError as error:
+        sys.exit(f"error: {error}")
+    jobs = [Job(name=f"{class_name}/{video_dir.name}", source=video_dir, target=video_dir / N_FRAMES_FILE)
+            for class_name, video_dir in folders]
+    summary = run_jobs("generate_n_frames", jobs, write_n_frames, args.workers, args.num_shards, args.shard_id,
+                       args.overwrite, args.progress)
+    summary.report()
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

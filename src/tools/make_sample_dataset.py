@@ -1,0 +1,191 @@
+"""Write the built-in sample dataset: real .avi videos whose class can only be told from motion.
+
+    python -m src.tools.make_sample_dataset OUT [--num_classes 6 --groups 6 --clips 2 --num_frames 24]
+
+Each video shows a randomly textured disc on a random textured background with sensor noise. Texture,
+size, speed, start position, starting angle, background and noise are random, so no single frame shows
+the class; only the motion does. Motions are chosen to survive a horizontal flip (the training
+augmentation): left and right are one class ("move_sideways"), as are the two senses of rotation.
+
+Output, in the official formats so the real preparation tools run on it unchanged:
+    OUT/ucf101/videos/<Class>/v_<Class>_gXX_cYY.avi    OUT/ucf101/splits/{classInd,trainlist0k,testlist0k}.txt
+    OUT/hmdb51/videos/<class>/<class>_gXX_cYY.avi      OUT/hmdb51/splits/<class>_test_split<k>.txt
+    OUT/<dataset>/label_map.txt                          class names in label order
+Group g is a test group of split k when (g - 1) % 3 == k - 1 (UCF101 likewise keeps whole groups apart).
+The same seed gives the same videos.
+"""
+import argparse
+import functools
+import os
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from src.data.atomic import atomic_write_text  # noqa: E402
+from src.tools.jobs import Job, add_job_arguments, check_job_arguments, run_jobs  # noqa: E402
+
+MOTIONS = ("move_up", "move_down", "move_sideways", "rotate", "zoom_in", "zoom_out",
+           "move_diagonal_up", "move_diagonal_down")
+DIRECTIONS = {"move_up": (0, -1), "move_down": (0, 1), "move_sideways": (1, 0),
+              "move_diagonal_up": (0.7071, -0.7071), "move_diagonal_down": (0.7071, 0.7071)}
+
+
+def ucf_name(motion):
+    return "".join(part.capitalize() for part in motion.split("_"))
+
+
+def _texture(rng, height, width, blocks):
+    """Blocky random colour texture: strong edges give the flow something to track."""
+    small = rng.integers(0, 256, size=(max(2, height // blocks), max(2, width // blocks), 3), dtype=np.uint8)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+
+
+def render_video(motion, rng, num_frames, width, height):
+    """Frames (BGR uint8) of one video of the given motion class."""
+    unit = min(width, height) / 96.0
+    background = cv2.GaussianBlur(_texture(rng, height, width, 8), (0, 0), 1.5).astype(np.float32)
+    background = background * rng.uniform(0.4, 0.9) + rng.uniform(0, 80, size=3)
+    size = int(min(width, height) * rng.uniform(0.3, 0.45))
+    patch = _texture(rng, size, size, int(rng.integers(4, 9)))
+    yy, xx = np.mgrid[:size, :size]
+    mask = np.clip(size / 2 - np.hypot(yy - (size - 1) / 2, xx - (size - 1) / 2), 0, 1).astype(np.float32)
+
+    middle = (num_frames - 1) / 2
+    center = np.array([width / 2, height / 2]) + rng.uniform(-0.15, 0.15, size=2) * [width, height]
+    angle0, spin, growth = rng.uniform(0, 360), 0.0, 0.0
+    velocity = np.zeros(2)
+    if motion in DIRECTIONS:
+        sign = rng.choice([-1, 1]) if DIRECTIONS[motion][0] else 1
+        velocity = np.array(DIRECTIONS[motion]) * [sign, 1] * rng.uniform(1.2, 2.5) * unit
+    elif motion == "rotate":
+        spin = rng.choice([-1, 1]) * rng.uniform(5, 10)
+    else:
+        growth = rng.uniform(0.04, 0.065) * (1 if motion == "zoom_in" else -1)
+    noise = rng.uniform(2, 6)
+
+    frames = []
+    for t in range(num_frames):
+        position = center + velocity * (t - middle)
+        scale = (1 + growth) ** (t - middle)
+        matrix = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), angle0 + spin * t, scale)
+        matrix[:, 2] += position - (size - 1) / 2
+        layer = cv2.warpAffine(patch, matrix, (width, height), flags=cv2.INTER_LINEAR).astype(np.float32)
+        alpha = cv2.warpAffine(mask, matrix, (width, height), flags=cv2.INTER_LINEAR)[..., None]
+        frame = background * (1 - alpha) + layer * alpha + rng.normal(0, noise, size=(height, width, 3))
+        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
+    return frames
+
+
+def write_avi(path, frames, fps):
+    """Write XVID-in-AVI (as UCF101/HMDB51 ship); the file is built under a temporary .avi name."""
+    height, width = frames[0].shape[:2]
+    temporary = path.with_name(path.name + ".avi")
+    writer = cv2.VideoWriter(str(temporary), cv2.VideoWriter_fourcc(*"XVID"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError(f"{temporary}: OpenCV cannot write XVID .avi files")
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    os.replace(temporary, path)
+
+
+def make_video(job, partial, motion_index, group, clip, seed, num_frames, width, height, fps):
+    rng = np.random.default_rng([seed, motion_index, group, clip])
+    write_avi(partial, render_video(MOTIONS[motion_index], rng, num_frames, width, height), fps)
+
+
+def is_test_group(group, split):
+    return (group - 1) % 3 == split - 1
+
+
+def write_split_files(root, dataset, classes, videos):
+    """Official split-file formats; `videos` is [(motion_index, group, relative_path)]."""
+    splits = root / "splits"
+    if dataset == "ucf101":
+        crlf = "\r\n"
+        atomic_write_text(splits / "classInd.txt",
+                          "".join(f"{i} {ucf_name(m)}{crlf}" for i, m in enumerate(classes, start=1)))
+        for split in (1, 2, 3):
+            train = [f"{path} {m + 1}{crlf}" for m, g, path in videos if not is_test_group(g, split)]
+            test = [f"{path}{crlf}" for m, g, path in videos if is_test_group(g, split)]
+            atomic_write_text(splits / f"trainlist0{split}.txt", "".join(train))
+            atomic_write_text(splits / f"testlist0{split}.txt", "".join(test))
+    else:
+        for split in (1, 2, 3):
+            for m, motion in enumerate(classes):
+                lines = [f"{Path(path).name} {2 if is_test_group(g, split) else 1} \n"
+                         for vm, g, path in videos if vm == m]
+                atomic_write_text(splits / f"{motion}_test_split{split}.txt", "".join(lines))
+    names = [ucf_name(m) if dataset == "ucf101" else m for m in classes]
+    atomic_write_text(root / "label_map.txt", "".join(name + "\n" for name in names))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", help="output folder")
+    parser.add_argument("--num_classes", type=int, default=6, help=f"first N of {', '.join(MOTIONS)}")
+    parser.add_argument("--groups", type=int, default=6, help="groups per class (UCF101 'gXX'); >= 3")
+    parser.add_argument("--clips", type=int, default=2, help="clips per group (UCF101 'cYY')")
+    parser.add_argument("--num_frames", type=int, default=24)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--height", type=int, default=96)
+    parser.add_argument("--fps", type=float, default=25.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--datasets", nargs="+", default=["ucf101", "hmdb51"], choices=["ucf101", "hmdb51"])
+    add_job_arguments(parser)
+    args = parser.parse_args(argv)
+    check_job_arguments(parser, args)
+    if not 1 <= args.num_classes <= len(MOTIONS):
+        parser.error(f"--num_classes must be in 1..{len(MOTIONS)}, got {args.num_classes}")
+    if args.groups < 3 or args.clips < 1 or args.num_frames < 2 or min(args.width, args.height) < 16:
+        parser.error("need --groups >= 3, --clips >= 1, --num_frames >= 2 and a frame size of at least 16 px")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    classes = MOTIONS[:args.num_classes]
+    out = Path(args.out)
+    exit_code = 0
+    for dataset in args.datasets:
+        root = out / dataset
+        videos, jobs = [], []
+        for m, motion in enumerate(classes):
+            class_name = ucf_name(motion) if dataset == "ucf101" else motion
+            for group in range(1, args.groups + 1):
+                for clip in range(1, args.clips + 1):
+                    stem = f"v_{class_name}_g{group:02d}_c{clip:02d}" if dataset == "ucf101" \
+                        else f"{class_name}_g{group:02d}_c{clip:02d}"
+                    relative = f"{class_name}/{stem}.avi"
+                    videos.append((m, group, relative))
+                    jobs.append((Job(name=f"{dataset}/{relative}", source=None, target=root / "videos" / relative),
+                                 functools.partial(make_video, motion_index=m, group=group, clip=clip,
+                                                   seed=args.seed, num_frames=args.num_frames, width=args.width,
+                                                   height=args.height, fps=args.fps)))
+        summary = run_jobs(f"make_sample_dataset[{dataset}]", [job for job, _ in jobs], _Dispatch(jobs),
+                           args.workers, args.num_shards, args.shard_id, args.overwrite, args.progress)
+        summary.report()
+        exit_code = max(exit_code, summary.exit_code)
+        write_split_files(root, dataset, classes, videos)
+    print(f"[make_sample_dataset] {len(classes)} classes x {args.groups * args.clips} videos x {args.num_frames} "
+          f"frames of {args.width}x{args.height} -> {out}", file=sys.stderr)
+    return exit_code
+
+
+class _Dispatch:
+    """Picklable job -> work-function lookup (each sample video has its own render parameters)."""
+
+    def __init__(self, jobs):
+        self.work = {job.name: work for job, work in jobs}
+
+    def __call__(self, job, partial):
+        self.work[job.name](job, partial)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
