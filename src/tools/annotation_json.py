@@ -5,6 +5,7 @@ from pathlib import Path
 
 from src.data.annotations import AnnotationError, build_annotation, video_key, write_annotation
 from src.data.frames import FrameFolderError, count_i3d_frames
+from src.tools.jobs import report_problems
 
 
 def parse_args(description, dir_help, argv=None):
@@ -57,12 +58,7 @@ def run(tool, read_split, output_name, args):
             print(f"[{tool}] error: {error}", file=sys.stderr)
             return 1
         counts, problems = frame_counts(args.video_path, entries)
-        for video, problem in problems:
-            level = "warning, skipped" if args.skip_missing else "error"
-            print(f"[{tool}] {level}: split {split}: {video}: {problem}", file=sys.stderr)
-        if problems and not args.skip_missing:
-            print(f"[{tool}] split {split}: {len(problems)} listed video(s) unusable; no JSON written "
-                  "(fix the frames or pass --skip_missing)", file=sys.stderr)
+        if report_problems(tool, f"split {split}", problems, args.skip_missing):
             exit_code = 1
             continue
         kept = [entry for entry in entries if (entry[0], video_key(entry[1])) in counts]

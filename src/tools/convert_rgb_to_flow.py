@@ -20,7 +20,7 @@ if __package__ in (None, ""):
 from src.data.flow import FLOW_BOUND, quantize_flow, tvl1_estimator, video_flow  # noqa: E402
 from src.data.frames import I3D_FLOW_TEMPLATES, I3D_RGB_TEMPLATE, count_i3d_frames  # noqa: E402
 from src.data.video_io import read_image, write_jpeg  # noqa: E402
-from src.tools.jobs import Job, add_job_arguments, check_job_arguments, run_jobs  # noqa: E402
+from src.tools.jobs import Job, parse_job_arguments, run_and_report  # noqa: E402
 
 
 def find_frame_folders(rgb_root):
@@ -57,9 +57,7 @@ def parse_args(argv=None):
     parser.add_argument("--jpeg_quality", type=int, default=95)
     parser.add_argument("--seed_pairing", action="store_true",
                         help="the original tool's pairing: a zero first image, N images for N frames")
-    add_job_arguments(parser)
-    args = parser.parse_args(argv)
-    check_job_arguments(parser, args)
+    args = parse_job_arguments(parser, argv)
     return args
 
 
@@ -74,10 +72,7 @@ def main(argv=None):
                 target=Path(args.flow_path) / class_name / video_dir.name) for class_name, video_dir in folders]
     work = functools.partial(compute_flow, bound=args.bound, quality=args.jpeg_quality,
                              seed_pairing=args.seed_pairing)
-    summary = run_jobs("convert_rgb_to_flow", jobs, work, args.workers, args.num_shards, args.shard_id,
-                       args.overwrite, args.progress)
-    summary.report()
-    return summary.exit_code
+    return run_and_report("convert_rgb_to_flow", jobs, work, args)
 
 
 if __name__ == "__main__":

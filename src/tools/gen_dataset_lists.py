@@ -18,6 +18,7 @@ if __package__ in (None, ""):
 from src.data.annotations import AnnotationError, format_list_line, hmdb51_split, ucf101_split, video_key  # noqa: E402
 from src.data.atomic import atomic_write_text  # noqa: E402
 from src.data.frames import count_prefixed_frames  # noqa: E402
+from src.tools.jobs import report_problems  # noqa: E402
 
 READERS = {"ucf101": ucf101_split, "hmdb51": hmdb51_split}
 LIST_NAMES = {"training": "{}_rgb_train_split_{}.txt", "validation": "{}_rgb_val_split_{}.txt"}
@@ -65,12 +66,7 @@ def main(argv=None):
         except AnnotationError as error:
             sys.exit(f"error: {error}")
         lines, problems = list_lines(args.frame_path, labels, entries, args.rgb_prefix)
-        for video, problem in problems:
-            level = "warning, skipped" if args.skip_missing else "error"
-            print(f"[gen_dataset_lists] {level}: split {split}: {video}: {problem}", file=sys.stderr)
-        if problems and not args.skip_missing:
-            print(f"[gen_dataset_lists] split {split}: {len(problems)} listed video(s) without frames; no lists "
-                  "written (fix the frames or pass --skip_missing)", file=sys.stderr)
+        if report_problems("gen_dataset_lists", f"split {split}", problems, args.skip_missing):
             exit_code = 1
             continue
         for subset, subset_lines in lines.items():

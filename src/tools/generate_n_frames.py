@@ -14,7 +14,7 @@ if __package__ in (None, ""):
 
 from src.data.frames import N_FRAMES_FILE, count_i3d_frames  # noqa: E402
 from src.tools.convert_rgb_to_flow import find_frame_folders  # noqa: E402
-from src.tools.jobs import Job, add_job_arguments, check_job_arguments, run_jobs  # noqa: E402
+from src.tools.jobs import Job, parse_job_arguments, run_and_report  # noqa: E402
 
 
 def write_n_frames(job, partial):
@@ -24,9 +24,7 @@ def write_n_frames(job, partial):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dir_path", help="root of <class>/<video>/ frame folders (rgb or flow)")
-    add_job_arguments(parser)
-    args = parser.parse_args(argv)
-    check_job_arguments(parser, args)
+    args = parse_job_arguments(parser, argv)
     return args
 
 
@@ -38,10 +36,7 @@ def main(argv=None):
         sys.exit(f"error: {error}")
     jobs = [Job(name=f"{class_name}/{video_dir.name}", source=video_dir, target=video_dir / N_FRAMES_FILE)
             for class_name, video_dir in folders]
-    summary = run_jobs("generate_n_frames", jobs, write_n_frames, args.workers, args.num_shards, args.shard_id,
-                       args.overwrite, args.progress)
-    summary.report()
-    return summary.exit_code
+    return run_and_report("generate_n_frames", jobs, write_n_frames, args)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from src.data.frames import I3D_RGB_TEMPLATE  # noqa: E402
-from src.tools.jobs import add_job_arguments, check_job_arguments, run_jobs  # noqa: E402
+from src.tools.jobs import parse_job_arguments, run_and_report  # noqa: E402
 from src.tools.video_frames import InputError, extract_frames, find_videos, frame_jobs  # noqa: E402
 
 DATASET_EXTENSIONS = {"kinetics": (".mp4",), "mit": (".mp4",), "activitynet": (".mp4",),
@@ -32,9 +32,7 @@ def parse_args(argv=None):
     parser.add_argument("--jpeg_quality", type=int, default=95)
     parser.add_argument("--allow_truncated", action="store_true",
                         help="keep the decodable part of a truncated video instead of failing it")
-    add_job_arguments(parser, workers_aliases=("--n_jobs",))
-    args = parser.parse_args(argv)
-    check_job_arguments(parser, args)
+    args = parse_job_arguments(parser, argv, workers_aliases=("--n_jobs",))
     return args
 
 
@@ -46,10 +44,7 @@ def main(argv=None):
         sys.exit(f"error: {error}")
     work = functools.partial(extract_frames, template=I3D_RGB_TEMPLATE, short_side=args.size, fps=args.fps,
                              quality=args.jpeg_quality, allow_truncated=args.allow_truncated)
-    summary = run_jobs("generate_rgb_jpgs", jobs, work, args.workers, args.num_shards, args.shard_id,
-                       args.overwrite, args.progress)
-    summary.report()
-    return summary.exit_code
+    return run_and_report("generate_rgb_jpgs", jobs, work, args)
 
 
 if __name__ == "__main__":

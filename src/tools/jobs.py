@@ -20,7 +20,7 @@ from src.data.atomic import commit_partial, partial_path, remove_path
 @dataclass(frozen=True)
 class Job:
     name: str  # shown in progress and error messages, e.g. "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi"
-    source: Path
+    source: object  # what the work function reads: a video, a frame folder, render parameters
     target: Path
 
 
@@ -43,7 +43,8 @@ class Summary:
         return 1 if self.failed else 0
 
 
-def add_job_arguments(parser, workers_aliases=()):
+def parse_job_arguments(parser, argv=None, workers_aliases=()):
+    """Add the options every per-video tool shares, parse argv and check them."""
     parser.add_argument("--workers", *workers_aliases, type=int, default=-1,
                         help="parallel worker processes (-1 = all cores)")
     parser.add_argument("--num_shards", type=int, default=1,
@@ -53,15 +54,14 @@ def add_job_arguments(parser, workers_aliases=()):
                         help="redo videos whose output already exists (it is replaced only when the new one is complete)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar (also off when stderr is not a terminal)")
-
-
-def check_job_arguments(parser, args):
+    args = parser.parse_args(argv)
     if args.num_shards < 1:
         parser.error(f"--num_shards must be >= 1, got {args.num_shards}")
     if not 0 <= args.shard_id < args.num_shards:
         parser.error(f"--shard_id must be in 0..{args.num_shards - 1}, got {args.shard_id}")
     if args.workers == 0 or args.workers < -1:
         parser.error(f"--workers must be -1 (all cores) or >= 1, got {args.workers}")
+    return args
 
 
 def shard(jobs, num_shards, shard_id):
@@ -91,6 +91,25 @@ def _worker_init():
     import cv2
 
     cv2.setNumThreads(1)
+
+
+def run_and_report(tool, jobs, work, args):
+    """run_jobs with the shared options, then print the summary; returns the exit code."""
+    summary = run_jobs(tool, jobs, work, args.workers, args.num_shards, args.shard_id, args.overwrite, args.progress)
+    summary.report()
+    return summary.exit_code
+
+
+def report_problems(tool, where, problems, skip_missing):
+    """Print unusable listed videos; returns True when they block the output (no --skip_missing)."""
+    for video, problem in problems:
+        print(f"[{tool}] {'warning, skipped' if skip_missing else 'error'}: {where}: {video}: {problem}",
+              file=sys.stderr)
+    if problems and not skip_missing:
+        print(f"[{tool}] {where}: {len(problems)} listed video(s) unusable; nothing written for it "
+              "(fix the frames or pass --skip_missing)", file=sys.stderr)
+        return True
+    return False
 
 
 def run_jobs(tool, jobs, work, workers=-1, num_shards=1, shard_id=0, overwrite=False, progress=True):

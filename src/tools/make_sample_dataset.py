@@ -27,7 +27,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from src.data.atomic import atomic_write_text  # noqa: E402
-from src.tools.jobs import Job, add_job_arguments, check_job_arguments, run_jobs  # noqa: E402
+from src.tools.jobs import Job, parse_job_arguments, run_and_report  # noqa: E402
 
 MOTIONS = ("move_up", "move_down", "move_sideways", "rotate", "zoom_in", "zoom_out",
            "move_diagonal_up", "move_diagonal_down")
@@ -94,7 +94,9 @@ def write_avi(path, frames, fps):
     os.replace(temporary, path)
 
 
-def make_video(job, partial, motion_index, group, clip, seed, num_frames, width, height, fps):
+def make_video(job, partial, seed, num_frames, width, height, fps):
+    """`job.source` is (motion index, group, clip): each video draws from its own seeded generator."""
+    motion_index, group, clip = job.source
     rng = np.random.default_rng([seed, motion_index, group, clip])
     write_avi(partial, render_video(MOTIONS[motion_index], rng, num_frames, width, height), fps)
 
@@ -137,9 +139,7 @@ def parse_args(argv=None):
     parser.add_argument("--fps", type=float, default=25.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--datasets", nargs="+", default=["ucf101", "hmdb51"], choices=["ucf101", "hmdb51"])
-    add_job_arguments(parser)
-    args = parser.parse_args(argv)
-    check_job_arguments(parser, args)
+    args = parse_job_arguments(parser, argv)
     if not 1 <= args.num_classes <= len(MOTIONS):
         parser.error(f"--num_classes must be in 1..{len(MOTIONS)}, got {args.num_classes}")
     if args.groups < 3 or args.clips < 1 or args.num_frames < 2 or min(args.width, args.height) < 16:
@@ -163,28 +163,15 @@ def main(argv=None):
                         else f"{class_name}_g{group:02d}_c{clip:02d}"
                     relative = f"{class_name}/{stem}.avi"
                     videos.append((m, group, relative))
-                    jobs.append((Job(name=f"{dataset}/{relative}", source=None, target=root / "videos" / relative),
-                                 functools.partial(make_video, motion_index=m, group=group, clip=clip,
-                                                   seed=args.seed, num_frames=args.num_frames, width=args.width,
-                                                   height=args.height, fps=args.fps)))
-        summary = run_jobs(f"make_sample_dataset[{dataset}]", [job for job, _ in jobs], _Dispatch(jobs),
-                           args.workers, args.num_shards, args.shard_id, args.overwrite, args.progress)
-        summary.report()
-        exit_code = max(exit_code, summary.exit_code)
+                    jobs.append(Job(name=f"{dataset}/{relative}", source=(m, group, clip),
+                                    target=root / "videos" / relative))
+        work = functools.partial(make_video, seed=args.seed, num_frames=args.num_frames, width=args.width,
+                                 height=args.height, fps=args.fps)
+        exit_code = max(exit_code, run_and_report(f"make_sample_dataset[{dataset}]", jobs, work, args))
         write_split_files(root, dataset, classes, videos)
     print(f"[make_sample_dataset] {len(classes)} classes x {args.groups * args.clips} videos x {args.num_frames} "
           f"frames of {args.width}x{args.height} -> {out}", file=sys.stderr)
     return exit_code
-
-
-class _Dispatch:
-    """Picklable job -> work-function lookup (each sample video has its own render parameters)."""
-
-    def __init__(self, jobs):
-        self.work = {job.name: work for job, work in jobs}
-
-    def __call__(self, job, partial):
-        self.work[job.name](job, partial)
 
 
 if __name__ == "__main__":
