@@ -1,0 +1,570 @@
+"""Options of every I3D entry point: one table of defaults, one parser per script, parse + validate.
+
+Entry points and their builders: `train.py` (`train_parser`, `parse_train_args`), `preprocess.py` (the training
+options, as in the seed: `preprocess_parser`, `parse_preprocess_args`), `eval.py` (`eval_parser`, `parse_eval_args`),
+`eval_onnx.py` (`eval_onnx_parser`, `parse_eval_onnx_args`) and `export.py` (`export_parser`, `parse_export_args`).
+Flag names are the seed's, so its README and shell-script command lines keep working, including the seed's
+`--flag=True/False` booleans, export's `--device` and the README's `--num_class`.
+
+Defaults are what the seed's *code* used where its README table disagrees (lr 0.01, lr_de_epochs 5,
+checkpoints_num_keep 16, sink_mode True). Deliberate departures, all decided after parsing:
+- eval's test_sample_duration is 64, not the seed's 256, which looped most clips (spec I-22) and disagreed with
+  training, export and eval_onnx;
+- device_target, when not given, is the accelerator this machine has (Ascend, else GPU, else CPU) instead of always
+  Ascend; amp_level, when not given, is O3 on Ascend and O0 elsewhere; device_id falls back to env DEVICE_ID, then 0;
+  device_num falls back to env RANK_SIZE, then 1 (the seed: 8);
+- class counts: the dataset implies 51 (hmdb51) or 101 (ucf101) classes, as the seed forced, but when an annotation
+  file lists a different number of labels (e.g. the built-in 6-class sample dataset) the file wins and a note is
+  printed; a count given explicitly must match the file or parsing fails;
+- a distributed run writes to ./output_distribute/ only when --save_dir is not given (the seed always forced it);
+- the openI/OBS flags are accepted so seed command lines parse, but --openI=True is refused and the cloud flags are
+  removed from the parsed options, so no code path can depend on them;
+- flag abbreviations are off (explicit aliases instead), so a new flag can never make an old command ambiguous.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from src.runtime import CONTEXT_MODES, DEVICE_TARGETS
+
+DATASET_NUM_CLASSES = {"hmdb51": 51, "ucf101": 101}
+MODES = ("rgb", "flow")
+TEST_MODES = ("rgb", "flow", "joint")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+AMP_LEVELS = ("O0", "O1", "O2", "O3")
+FILE_FORMATS = ("MINDIR", "AIR", "ONNX")
+FUSIONS = ("sum", "weighted", "softmax_avg")
+ONNX_DEVICE_TARGETS = ("GPU", "CPU")
+CLOUD_FLAGS = ("openI", "data_url", "train_url", "ckpt_url", "result_url")
+TRUE_WORDS = ("true", "1")
+FALSE_WORDS = ("false", "0")
+
+
+@dataclass(frozen=True)
+class I3DDefaults:
+    """Defaults shared by all entry points; None means "resolved after parsing" (see the module docstring)."""
+    # data
+    num_val_samples: int = 1
+    spatial_size: int = 224
+    train_sample_duration: int = 64
+    test_sample_duration: int = 64
+    batch_size: int = 8
+    num_workers: int = 16
+    skip_missing: bool = False
+    # model
+    num_classes: int = 400
+    dropout_keep_prob: float = 0.5
+    finetune_prefixes: str = "logits,Mixed_5"
+    # optimisation and learning-rate schedule (src/i3d/schedule.py)
+    optimizer: str = "adam"
+    lr: float = 0.01
+    lr_de_rate: float = 0.5
+    lr_de_epochs: int = 5
+    momentum: float = 0.9
+    weight_decay: float = 1e-8
+    has_back: bool = False
+    start_epoch: int = 0
+    num_epochs: int = 32
+    # checkpoints and run control
+    standalone_save_dir: str = "./output_standalone/"
+    distributed_save_dir: str = "./output_distribute/"
+    checkpoint_frequency: int = 1
+    checkpoints_num_keep: int = 16
+    no_eval: bool = False
+    sink_mode: bool = True
+    distributed: bool = False
+    resume: bool = False
+    context: str = "gr"
+    seed: int = 2022
+    # evaluation
+    num_clips: int = 1
+    num_crops: int = 1
+    fusion: str = "sum"
+    fusion_weights: tuple = (1.0, 1.0)
+    # export
+    file_name: str = "i3d_minddir"
+    file_format: str = "MINDIR"
+    export_num_classes: int = 51
+    export_sample_duration: int = 64
+
+
+DEFAULTS = I3DDefaults()
+EVAL_ONNX_DEFAULTS = replace(DEFAULTS, num_workers=8)
+
+
+# ----------------------------------------------------------------------------------------------- argument types
+
+def parse_bool(text):
+    """'True'/'true'/'1' -> True, 'False'/'false'/'0' -> False; the seed's type=bool made 'False' true (I-13)."""
+    word = str(text).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}: use True/False (or 1/0), or the bare flag for True")
+
+
+def add_bool_flag(group, flag, default, help_text):
+    """A boolean that also takes the seed's `--flag=True/False` form; a bare `--flag` means True."""
+    group.add_argument(flag, nargs="?", const=True, default=default, type=parse_bool, metavar="BOOL",
+                       help=help_text)
+
+
+def add_choice_flag(group, *flags, choices, **kwargs):
+    """A case-insensitive choice stored in its canonical spelling (the seed's '--optimizer=SGD' becomes 'sgd')."""
+    canonical = {choice.lower(): choice for choice in choices}
+
+    def convert(text):
+        try:
+            return canonical[text.strip().lower()]
+        except KeyError:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice {text!r} (choose from {', '.join(choices)})") from None
+    group.add_argument(*flags, type=convert, metavar="{" + ",".join(choices) + "}", **kwargs)
+
+
+def _number(kind, check, requirement):
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+    return convert
+
+
+positive_int = _number(int, lambda v: v > 0, "a positive integer")
+non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
+positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive number")
+non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0, "a number >= 0")
+unit_fraction = _number(float, lambda v: 0 < v <= 1, "in (0, 1]")
+
+
+def parse_fusion_weights(text):
+    """'1,1.5' -> (1.0, 1.5): the rgb and flow weights of --fusion=weighted."""
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        weights = tuple(float(part) for part in parts)
+    except ValueError:
+        weights = ()
+    if len(weights) != 2 or not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
+        raise argparse.ArgumentTypeError(
+            f"expected two non-negative numbers 'RGB,FLOW', not both 0 (e.g. '1,1.5'), got {text!r}")
+    return weights
+
+
+# ---------------------------------------------------------------------------------------------- shared groups
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows a default only where there is one to show (not for required, resolved-later or switch flags)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.option_strings and action.nargs != 0 and not action.required \
+                and action.default not in (None, "", argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _new_parser(prog, description):
+    return argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False,
+                                   formatter_class=_HelpFormatter)
+
+
+def _add_mode(parser):
+    add_choice_flag(parser, "--mode", choices=MODES, required=True,
+                    help="input stream: rgb (3 channels) or flow (2 channels)")
+
+
+def _add_dataset(parser, d):
+    group = parser.add_argument_group("dataset")
+    add_choice_flag(group, "--dataset", choices=tuple(DATASET_NUM_CLASSES), required=True,
+                    help="dataset; implies 51 or 101 classes unless the annotation file lists another number of "
+                         "labels")
+    group.add_argument("--video_path", help="frame root <video_path>/<class>/<video>/ (rgb root in joint mode)")
+    group.add_argument("--annotation_path", help="annotation JSON (rgb's in joint mode)")
+    group.add_argument("--num_val_samples", type=positive_int, default=d.num_val_samples,
+                       help="validation clips per video")
+    group.add_argument("--num_workers", type=positive_int, default=d.num_workers, help="data-loading workers")
+    add_bool_flag(group, "--skip_missing", d.skip_missing,
+                  "skip (and name) videos whose frames are missing instead of failing")
+
+
+def _add_input(parser, d):
+    group = parser.add_argument_group("input")
+    group.add_argument("--batch_size", type=positive_int, default=d.batch_size, help="clips per batch (per device)")
+    group.add_argument("--spatial_size", type=positive_int, default=d.spatial_size, help="crop height and width")
+    return group
+
+
+def _add_test_clip(group, d):
+    group.add_argument("--test_sample_duration", type=positive_int, default=d.test_sample_duration,
+                       help="frames per evaluation clip (the seed's eval.py used 256, which looped most clips)")
+
+
+def _add_model(parser, d, num_classes_default, num_classes_help):
+    group = parser.add_argument_group("model")
+    group.add_argument("--num_classes", "--num_class", dest="num_classes", type=positive_int,
+                       default=num_classes_default, help=num_classes_help)
+    group.add_argument("--dropout_keep_prob", type=unit_fraction, default=d.dropout_keep_prob,
+                       help="dropout keep probability before the logits")
+
+
+def _add_device(parser, targets=DEVICE_TARGETS, context=True):
+    group = parser.add_argument_group("device")
+    add_choice_flag(group, "--device_target", "--device", dest="device_target", choices=targets,
+                    help="backend (--device is the seed export's name); default: this machine's accelerator")
+    group.add_argument("--device_id", type=non_negative_int,
+                       help="device index; default: env DEVICE_ID, else 0")
+    if context:
+        add_choice_flag(group, "--context", choices=tuple(CONTEXT_MODES), default=DEFAULTS.context,
+                        help="gr = GRAPH_MODE, py = PYNATIVE_MODE")
+
+
+def _add_run(parser, d):
+    group = parser.add_argument_group("run")
+    group.add_argument("--seed", type=non_negative_int, default=d.seed,
+                       help="seed for Python, NumPy, MindSpore and the data pipeline")
+    group.add_argument("--no-progress", dest="progress", action="store_false",
+                       help="no progress bar (also off when stderr is not a terminal)")
+
+
+def _add_cloud(parser, *urls):
+    group = parser.add_argument_group("openI (accepted for the seed's command lines; not supported)")
+    add_bool_flag(group, "--openI", False, "run on the openI cloud: refused, this port has no OBS syncing")
+    for url in ("data_url",) + urls:
+        group.add_argument(f"--{url}", help="openI only; ignored")
+
+
+def _add_evaluation(parser, d, model_kind):
+    group = parser.add_argument_group("evaluation")
+    add_choice_flag(group, "--test_mode", choices=TEST_MODES, required=True,
+                    help="score one stream, or both fused")
+    group.add_argument("--rgb_path", default="", help=f"rgb {model_kind} (rgb and joint modes)")
+    group.add_argument("--flow_path", default="", help=f"flow {model_kind} (flow and joint modes)")
+    group.add_argument("--video_path_joint_flow", help="flow frame root (joint mode)")
+    group.add_argument("--annotation_path_joint_flow",
+                       help="flow annotation JSON (joint mode); default: --annotation_path, which the seed's README "
+                            "says is the same file")
+    group.add_argument("--num_clips", type=positive_int, default=d.num_clips,
+                       help="clips per video, spread over its length; scores are averaged")
+    group.add_argument("--num_crops", type=int, choices=(1, 3), default=d.num_crops,
+                       help="spatial crops per clip: 1 centre, or 3 along the long side; scores are averaged")
+    add_choice_flag(group, "--fusion", choices=FUSIONS, default=d.fusion,
+                    help="joint mode: sum of logits (the seed), weighted sum of logits, or mean of softmaxes")
+    group.add_argument("--fusion_weights", type=parse_fusion_weights, metavar="RGB,FLOW",
+                       help=f"weights of --fusion=weighted (default: {','.join(map(str, d.fusion_weights))})")
+    group.add_argument("--scores_path", help="also save the per-video scores here")
+
+
+# ----------------------------------------------------------------------------------------------- the parsers
+
+def train_parser(prog="train.py", description="Fine-tune I3D on HMDB51 or UCF101 (one stream)."):
+    d = DEFAULTS
+    parser = _new_parser(prog, description)
+    _add_mode(parser)
+    _add_dataset(parser, d)
+    clip = _add_input(parser, d)
+    clip.add_argument("--train_sample_duration", type=positive_int, default=d.train_sample_duration,
+                      help="frames per training clip")
+    _add_test_clip(clip, d)
+    _add_model(parser, d, d.num_classes, "head size of --checkpoint_path (400 for the Kinetics/ImageNet weights)")
+
+    tune = parser.add_argument_group("fine-tuning")
+    tune.add_argument("--checkpoint_path", default="", help="pretrained checkpoint; empty: train from scratch")
+    tune.add_argument("--finetune_num_classes", type=positive_int,
+                      help="classes of the trained head; default: 51 (hmdb51) or 101 (ucf101), or the annotation "
+                           "file's label count when that differs")
+    tune.add_argument("--finetune_prefixes", default=d.finetune_prefixes,
+                      help="comma-separated prefixes of the layers to train (empty: all)")
+
+    optim = parser.add_argument_group("optimiser and schedule")
+    add_choice_flag(optim, "--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="case-insensitive")
+    optim.add_argument("--lr", type=positive_float, default=d.lr, help="initial learning rate")
+    optim.add_argument("--lr_de_rate", type=unit_fraction, default=d.lr_de_rate, help="LR factor at each decay")
+    optim.add_argument("--lr_de_epochs", type=positive_int, default=d.lr_de_epochs, help="epochs between decays")
+    optim.add_argument("--momentum", type=non_negative_float, default=d.momentum, help="SGD momentum")
+    optim.add_argument("--weight_decay", type=non_negative_float, default=d.weight_decay, help="weight decay")
+    add_bool_flag(optim, "--has_back", d.has_back,
+                  "flow schedule: start as if its warm restart had already happened")
+    optim.add_argument("--start_epoch", type=non_negative_int, default=d.start_epoch,
+                       help="0-based epoch to start from (the seed parsed but ignored it; --resume takes it from "
+                            "the newest checkpoint)")
+    optim.add_argument("--num_epochs", type=positive_int, default=d.num_epochs, help="epochs to train")
+
+    run = parser.add_argument_group("checkpoints and run control")
+    run.add_argument("--save_dir",
+                     help=f"output root; default: {d.standalone_save_dir}, or {d.distributed_save_dir} when "
+                          f"distributed")
+    run.add_argument("--checkpoint_frequency", type=positive_int, default=d.checkpoint_frequency,
+                     help="epochs between checkpoints")
+    run.add_argument("--checkpoints_num_keep", type=positive_int, default=d.checkpoints_num_keep,
+                     help="checkpoints kept for flow; rgb keeps half (see checkpoints_to_keep)")
+    add_bool_flag(run, "--resume", d.resume, "continue from the newest checkpoint in --save_dir")
+    add_bool_flag(run, "--no_eval", d.no_eval, "skip evaluation on the validation subset")
+    add_bool_flag(run, "--sink_mode", d.sink_mode, "dataset sink mode")
+    add_bool_flag(run, "--distributed", d.distributed, "data-parallel training over RANK_SIZE processes")
+    add_choice_flag(run, "--amp_level", choices=AMP_LEVELS,
+                    help="mixed precision; default: O3 on Ascend, O0 elsewhere")
+    run.add_argument("--device_num", type=positive_int, help="devices when distributed; default: env RANK_SIZE, else 1")
+    _add_device(parser)
+    _add_run(parser, d)
+    _add_cloud(parser, "train_url")
+    return parser
+
+
+def preprocess_parser():
+    """preprocess.py takes the training options, as in the seed."""
+    return train_parser(prog="preprocess.py", description="Write evaluation clips and labels as .bin/.npy files "
+                                                          "for offline (Ascend 310) inference.")
+
+
+def eval_parser():
+    d = DEFAULTS
+    parser = _new_parser("eval.py", "Evaluate I3D checkpoints: rgb, flow, or both fused (joint).")
+    _add_dataset(parser, d)
+    _add_test_clip(_add_input(parser, d), d)
+    _add_model(parser, d, None, "classes of the checkpoints; default: 51 (hmdb51) or 101 (ucf101), or the "
+                                "annotation file's label count when that differs")
+    _add_evaluation(parser, d, "checkpoint")
+    _add_device(parser)
+    _add_run(parser, d)
+    _add_cloud(parser, "ckpt_url", "result_url")
+    return parser
+
+
+def eval_onnx_parser():
+    d = EVAL_ONNX_DEFAULTS
+    parser = _new_parser("eval_onnx.py", "Evaluate exported I3D ONNX models with onnxruntime.")
+    _add_dataset(parser, d)
+    _add_test_clip(_add_input(parser, d), d)
+    _add_evaluation(parser, d, "ONNX model")
+    _add_device(parser, targets=ONNX_DEVICE_TARGETS, context=False)
+    _add_run(parser, d)
+    return parser
+
+
+def export_parser():
+    d = DEFAULTS
+    parser = _new_parser("export.py", "Export an I3D checkpoint to MINDIR, AIR or ONNX.")
+    _add_mode(parser)
+    parser.add_argument("--checkpoint_path", required=True, help="trained checkpoint to export")
+    parser.add_argument("--file_name", default=d.file_name, help="output name; the format's suffix is appended")
+    add_choice_flag(parser, "--file_format", choices=FILE_FORMATS, default=d.file_format, help="export format")
+    _add_input(parser, d).add_argument(
+        "--sample_duration", "--test_sample_duration", dest="sample_duration", type=positive_int,
+        default=d.export_sample_duration, help="frames of the fixed input shape (the seed README calls it "
+                                               "test_sample_duration)")
+    _add_model(parser, d, d.export_num_classes, "classes of the checkpoint's head (--num_class also works)")
+    _add_device(parser, context=False)
+    return parser
+
+
+# ------------------------------------------------------------------------------------------------- validation
+
+def _note(message):
+    print(f"note: {message}", file=sys.stderr, flush=True)
+
+
+def detect_device_target(allowed=DEVICE_TARGETS):
+    """The accelerator this machine has, from its device files: Ascend, else GPU, else CPU."""
+    if "Ascend" in allowed and glob.glob("/dev/davinci[0-9]*"):
+        return "Ascend"
+    if "GPU" in allowed and (os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl")):
+        return "GPU"
+    return "CPU"
+
+
+def _env_int(parser, name, minimum):
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        parser.error(f"environment variable {name}={text!r} must be an integer >= {minimum}")
+    return value
+
+
+def _resolve_device(parser, args, allowed=DEVICE_TARGETS):
+    if args.device_target is None:
+        args.device_target = detect_device_target(allowed)
+        _note(f"--device_target not given; using {args.device_target}")
+    if args.device_id is None:
+        env_id = _env_int(parser, "DEVICE_ID", 0)
+        args.device_id = 0 if env_id is None else env_id
+    if hasattr(args, "amp_level") and args.amp_level is None:
+        args.amp_level = "O3" if args.device_target == "Ascend" else "O0"
+    if hasattr(args, "device_num") and args.device_num is None:
+        args.device_num = _env_int(parser, "RANK_SIZE", 1) or 1
+
+
+def _drop_cloud_flags(parser, args):
+    """Refuse openI; the seed's OBS copying is out of scope, so its flags must not reach any code path."""
+    if getattr(args, "openI", False):
+        parser.error("--openI=True: openI/OBS syncing is not supported in this port; copy the data locally and pass "
+                     "--video_path/--annotation_path (and the checkpoint paths) instead")
+    for name in CLOUD_FLAGS:
+        if name != "openI" and getattr(args, name, None) is not None:
+            _note(f"--{name} is an openI option and is ignored")
+        if hasattr(args, name):
+            delattr(args, name)
+
+
+def _require_path(parser, args, flag, kind, needed_for=""):
+    path = getattr(args, flag)
+    if not path:
+        parser.error(f"--{flag} is required{needed_for}")
+    if kind == "folder" and not Path(path).is_dir():
+        parser.error(f"--{flag}: folder not found: {path}")
+    if kind == "file" and not Path(path).is_file():
+        parser.error(f"--{flag}: file not found: {path}")
+
+
+def _label_count(parser, flag, path):
+    from src.data.annotations import AnnotationError, load_annotation
+
+    try:
+        return len(load_annotation(path)["labels"])
+    except AnnotationError as error:
+        parser.error(f"--{flag}: {error}")
+
+
+def _resolve_class_count(parser, args, dest, annotation_flags):
+    """Fill args.<dest> from the dataset unless given; the annotation files' label counts must agree with it.
+
+    An explicit count that differs from a file is an error; the dataset-implied count yields to the files.
+    """
+    counts = {flag: (getattr(args, flag), _label_count(parser, flag, getattr(args, flag))) for flag in annotation_flags}
+    given = getattr(args, dest)
+    for flag, (path, labels) in counts.items():
+        if given is not None and labels != given:
+            parser.error(f"--{dest}={given} does not match --{flag}={path}, which lists {labels} labels")
+    distinct = {labels for _, labels in counts.values()}
+    if len(distinct) > 1:
+        parser.error("the annotation files disagree on the number of labels: "
+                     + ", ".join(f"{path} has {labels}" for path, labels in counts.values()))
+    if given is None:
+        implied = DATASET_NUM_CLASSES[args.dataset]
+        labels = distinct.pop()
+        if labels != implied:
+            _note(f"{args.dataset} has {implied} classes but the annotation file lists {labels} labels; "
+                  f"using --{dest}={labels}")
+        setattr(args, dest, labels)
+
+
+def _check_finetune_prefixes(parser, text):
+    """Each prefix must start a layer name (or name a unit inside one), so a typo cannot silently freeze everything."""
+    from src.i3d.network import VALID_ENDPOINTS, parse_prefixes
+
+    for prefix in parse_prefixes(text):
+        if not any(name.startswith(prefix) or prefix.startswith(name + ".") for name in VALID_ENDPOINTS):
+            parser.error(f"--finetune_prefixes: {prefix!r} is not a prefix of any layer name "
+                         f"({', '.join(VALID_ENDPOINTS)})")
+
+
+def _finish_train(parser, args):
+    _drop_cloud_flags(parser, args)
+    _resolve_device(parser, args)
+    _require_path(parser, args, "video_path", "folder")
+    _require_path(parser, args, "annotation_path", "file")
+    if args.checkpoint_path:
+        _require_path(parser, args, "checkpoint_path", "file")
+    _check_finetune_prefixes(parser, args.finetune_prefixes)
+    if args.start_epoch >= args.num_epochs:
+        parser.error(f"--start_epoch={args.start_epoch} must be below --num_epochs={args.num_epochs}")
+    _resolve_class_count(parser, args, "finetune_num_classes", ["annotation_path"])
+    if args.save_dir is None:
+        args.save_dir = DEFAULTS.distributed_save_dir if args.distributed else DEFAULTS.standalone_save_dir
+    return args
+
+
+def _finish_evaluation(parser, args, allowed_targets, check_classes):
+    _drop_cloud_flags(parser, args)
+    _resolve_device(parser, args, allowed_targets)
+    joint = args.test_mode == "joint"
+    streams = ("rgb", "flow") if joint else (args.test_mode,)
+    for stream in streams:
+        _require_path(parser, args, f"{stream}_path", "file", f" for --test_mode={args.test_mode}")
+    _require_path(parser, args, "video_path", "folder")
+    _require_path(parser, args, "annotation_path", "file")
+    annotation_flags = ["annotation_path"]
+    if joint:
+        _require_path(parser, args, "video_path_joint_flow", "folder", " for --test_mode=joint")
+        if not args.annotation_path_joint_flow:
+            args.annotation_path_joint_flow = args.annotation_path
+            _note("--annotation_path_joint_flow not given; using --annotation_path for the flow stream")
+        _require_path(parser, args, "annotation_path_joint_flow", "file")
+        annotation_flags.append("annotation_path_joint_flow")
+    if args.fusion_weights is None:
+        args.fusion_weights = DEFAULTS.fusion_weights
+    elif args.fusion != "weighted":
+        parser.error(f"--fusion_weights applies to --fusion=weighted only (got --fusion={args.fusion})")
+    if check_classes:
+        _resolve_class_count(parser, args, "num_classes", annotation_flags)
+    return args
+
+
+def _finish_export(parser, args):
+    _resolve_device(parser, args)
+    _require_path(parser, args, "checkpoint_path", "file")
+    return args
+
+
+def parse_train_args(argv=None):
+    parser = train_parser()
+    return _finish_train(parser, parser.parse_args(argv))
+
+
+def parse_preprocess_args(argv=None):
+    parser = preprocess_parser()
+    return _finish_train(parser, parser.parse_args(argv))
+
+
+def parse_eval_args(argv=None):
+    parser = eval_parser()
+    return _finish_evaluation(parser, parser.parse_args(argv), DEVICE_TARGETS, check_classes=True)
+
+
+def parse_eval_onnx_args(argv=None):
+    """Like eval's, without a class count: an ONNX graph fixes it (and the batch size and clip length)."""
+    parser = eval_onnx_parser()
+    return _finish_evaluation(parser, parser.parse_args(argv), ONNX_DEVICE_TARGETS, check_classes=False)
+
+
+def parse_export_args(argv=None):
+    parser = export_parser()
+    return _finish_export(parser, parser.parse_args(argv))
+
+
+# -------------------------------------------------------------------------------------------- derived values
+
+def checkpoints_to_keep(mode, checkpoints_num_keep):
+    """The seed's rule: rgb keeps half as many checkpoints as flow (16 -> 8), at least one."""
+    return max(1, checkpoints_num_keep // 2) if mode == "rgb" else checkpoints_num_keep
+
+
+def print_config(args, title="Training configuration:"):
+    """The seed's banner: one right-aligned line per option, so logs show exactly what ran."""
+    print("#" * 60)
+    print(title)
+    for key, value in vars(args).items():
+        print("  {:>20} {}".format(key, value))
+    print("#" * 60, flush=True)
+
+
+def write_config(args, path):
+    """All options as JSON (sorted keys, as the seed's config.json), written atomically."""
+    from src.data.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(vars(args), indent=4, sort_keys=True, default=str) + "\n")
