@@ -1,0 +1,71 @@
+"""ECO-lite inputs: num_segments frames per video, TSN-sampled, from ECO list files (spec B.4).
+
+List lines are `<frame_dir> <n_frames> <label>` (src.data.annotations.read_list_file); frames are
+`<frame_dir>/img_000001.jpg ...`.
+"""
+from pathlib import Path
+
+from src.data.annotations import read_list_file
+from src.data.frames import ECO_RGB_TEMPLATE
+from src.data.pipeline import FrameClipSource, Video, check_videos, frame_count_problem
+from src.data.temporal import segment_indices_train, segment_indices_val
+from src.data.transforms import CenterCrop, Compose, MultiScaleCrop, RandomHorizontalFlip, ResizeShortSide, SubtractMean
+
+INPUT_SIZE = 224
+SCALE_SIZE = 256
+BGR_MEAN = (104, 117, 128)
+
+
+def eco_transforms(train):
+    """(frame transform, value transform): uint8 BGR frames -> float32 BGR minus the Caffe means, no /255.
+
+    Training: one multi-scale crop and one flip per clip; evaluation: short side 256, centre crop 224.
+    """
+    if train:
+        spatial = [MultiScaleCrop(INPUT_SIZE, scales=(1, .875, .75, .66)), RandomHorizontalFlip()]
+    else:
+        spatial = [ResizeShortSide(SCALE_SIZE), CenterCrop(INPUT_SIZE)]
+    return Compose(spatial), SubtractMean(BGR_MEAN)
+
+
+def _listed_video(frame_dir, n_frames, label):
+    """(Video, None) for an existing folder with frames, else (None, problem); relative paths use the cwd."""
+    path = Path.cwd() / frame_dir
+    if not path.is_dir():
+        return None, f"{path}: frame folder is missing"
+    problem = frame_count_problem(path, n_frames)
+    return (None, problem) if problem else (Video(path.name, path, n_frames, label), None)
+
+
+class ECOSegmentDataset(FrameClipSource):
+    """Items (clip float32 (3 * num_segments, 224, 224), label int32, index int32), in list order.
+
+    The clip stacks the frames on the channel axis as [B1, G1, R1, B2, G2, R2, ...] (the seed's
+    Stack(roll=True) then HWC -> CHW). Relative frame_dir paths are resolved against the current working
+    directory when the dataset is built (the seed used the script's folder, spec E-20). The frame count is
+    the list line's. A missing folder raises (or is left out with one warning under skip_missing); a
+    missing frame raises when its clip is loaded. Augmentation is reproducible per (seed, epoch, index).
+    """
+
+    def __init__(self, list_file, num_segments=4, train=True, seed=0, image_template=ECO_RGB_TEMPLATE,
+                 skip_missing=False):
+        super().__init__(seed)
+        self.num_segments = int(num_segments)
+        self.train = train
+        self.templates, self.grayscale = (image_template,), False
+        self.frame_transform, self.value_transform = eco_transforms(train)
+        self.videos = check_videos([_listed_video(*line) for line in read_list_file(list_file)],
+                                   skip_missing, f"ECO list {list_file}")
+        self.labels = [video.label for video in self.videos]
+        self.video_keys = [video.key for video in self.videos]
+
+    def frame_indices(self, index, rng):
+        """One 1-based frame per segment (random within its segment in training, the middle in evaluation)."""
+        n_frames = self.videos[index].n_frames
+        if self.train:
+            return segment_indices_train(n_frames, self.num_segments, rng)
+        return segment_indices_val(n_frames, self.num_segments)
+
+    def make_clip(self, index, rng):
+        segments = self.load_clip(self.videos[index].path, self.frame_indices(index, rng), rng, layout=(0, 3, 1, 2))
+        return segments.reshape((-1,) + segments.shape[2:])

@@ -1,0 +1,217 @@
+"""What the I3D and ECO clip sources share, and how a source becomes batches.
+
+A source is random-access (`__len__`, `get_item(index, epoch)`); the augmentation of item i in epoch e is
+drawn from numpy's default_rng([seed, e, i]) and nothing else, so a resumed run sees exactly the data of an
+uninterrupted one, whatever the worker count or shuffle order. `create_dataset` wraps a source in
+MindSpore's GeneratorDataset (imported lazily: the rest of this module needs no MindSpore);
+`iterate_batches` is the plain-numpy alternative.
+"""
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from src.data.frames import FrameFolderError
+from src.data.video_io import read_image
+
+
+@dataclass(frozen=True)
+class Video:
+    """One video of a source: its key (folder name), frame folder, frame count and integer label."""
+    key: str
+    path: Path
+    n_frames: int
+    label: int
+
+
+def check_videos(candidates, skip_missing, source):
+    """Keep the videos that can be loaded; `candidates` are (Video or None, problem or None) pairs.
+
+    A problem (missing folder, missing or bad frame count) is an error naming the paths, or with
+    skip_missing one warning that counts and names the videos left out. Nothing is dropped silently
+    (the seed skipped missing folders without a word, spec I-20).
+    """
+    videos = [video for video, problem in candidates if problem is None]
+    problems = [problem for _, problem in candidates if problem is not None]
+    if problems:
+        listing = "; ".join(problems[:5]) + (f"; ... ({len(problems) - 5} more)" if len(problems) > 5 else "")
+        if not skip_missing:
+            raise FrameFolderError(f"{source}: {len(problems)} video(s) cannot be loaded: {listing} "
+                                   "(fix the frame folders or pass skip_missing=True)")
+        warnings.warn(f"{source}: left out {len(problems)} video(s) that cannot be loaded: {listing}",
+                      stacklevel=3)
+    if not videos:
+        raise FrameFolderError(f"{source}: no loadable videos")
+    return videos
+
+
+def frame_count_problem(path, n_frames):
+    """The reason a video with this folder and frame count cannot be loaded, or None."""
+    if n_frames < 1:
+        return f"{path}: has {n_frames} frames"
+    return None
+
+
+def read_distinct_frames(video_dir, templates, indices, grayscale):
+    """Frames (U, H, W, C) uint8 for the distinct indices, and each index's position among them.
+
+    Each distinct frame is decoded once, so a looped short video costs no extra decoding. `templates`
+    name one image per channel group: one colour template (C = 3, BGR) or several grayscale ones stacked
+    as channels (flow x, y). A missing or undecodable frame raises VideoReadError naming the file; frames
+    of differing sizes raise FrameFolderError.
+    """
+    distinct, positions = np.unique(np.asarray(indices), return_inverse=True)
+    frames = None
+    for slot, frame_index in enumerate(distinct):
+        for group, template in enumerate(templates):
+            path = Path(video_dir) / template.format(int(frame_index))
+            image = read_image(path, grayscale=grayscale)
+            if image.ndim == 2:
+                image = image[:, :, None]
+            if frames is None:
+                channels = image.shape[2]
+                frames = np.empty((len(distinct),) + image.shape[:2] + (channels * len(templates),), np.uint8)
+            if image.shape[:2] != frames.shape[1:3]:
+                raise FrameFolderError(f"{path}: frame is {image.shape[0]}x{image.shape[1]}, other frames of "
+                                       f"this video are {frames.shape[1]}x{frames.shape[2]}")
+            frames[slot, :, :, group * channels:(group + 1) * channels] = image
+    return frames, positions
+
+
+class FrameClipSource:
+    """Base of the clip sources: items (clip, label int32, index int32), reproducible per (seed, epoch, index).
+
+    Subclasses fill `labels` and `video_keys` (one entry per item), `templates` and `grayscale` (which
+    images make a frame), `frame_transform` (uint8 -> uint8: geometry and channel order) and
+    `value_transform` (uint8 -> float32, element-wise), and implement `make_clip(index, rng)` with
+    `load_clip`.
+    """
+
+    column_names = ("clip", "label", "index")
+
+    def __init__(self, seed):
+        self.seed = int(seed)
+        self.epoch = 0
+        self.labels = []
+        self.video_keys = []
+
+    def __len__(self):
+        return len(self.labels)
+
+    def set_epoch(self, epoch):
+        """The epoch `__getitem__` augments for (create_dataset passes epochs itself)."""
+        self.epoch = int(epoch)
+
+    def get_item(self, index, epoch):
+        index = int(index)
+        if not 0 <= index < len(self):
+            raise IndexError(f"item {index} out of range 0..{len(self) - 1}")
+        rng = np.random.default_rng([self.seed, int(epoch), index])
+        clip = self.make_clip(index, rng)
+        return clip, np.array(self.labels[index], dtype=np.int32), np.array(index, dtype=np.int32)
+
+    def __getitem__(self, index):
+        return self.get_item(index, self.epoch)
+
+    def make_clip(self, index, rng):
+        raise NotImplementedError
+
+    def load_clip(self, video_dir, indices, rng, layout):
+        """The clip of frames `indices`, float32, axes ordered by `layout` (a permutation of T, H, W, C = 0..3).
+
+        The frame transform runs once on the distinct frames (it acts frame by frame with parameters drawn
+        once per call, so repeating frames afterwards gives the same clip for less work). The uint8 frames
+        are then repeated and arranged in the output layout, and the value transform runs on a (T, H, W, C)
+        view of that buffer: numpy keeps the memory order, so the float clip needs no second rearrangement.
+        """
+        frames, positions = read_distinct_frames(video_dir, self.templates, indices, self.grayscale)
+        frames = self.frame_transform(frames, rng)
+        arranged = frames.transpose(layout).take(positions, axis=layout.index(0))
+        values = self.value_transform(arranged.transpose(np.argsort(layout)), rng)
+        return np.ascontiguousarray(values.transpose(layout))
+
+
+def shard_indices(num_items, shuffle, num_shards=1, shard_id=0, seed=0, epoch=0, equal_shards=False):
+    """This shard's item order for one epoch.
+
+    The order is a permutation seeded by (seed, epoch) (or 0..n-1 without shuffle), dealt round-robin to the
+    shards, so shards are disjoint and together complete. equal_shards trims every shard to n // num_shards
+    items, so data-parallel ranks run the same number of steps; which items are left out changes with the
+    epoch's permutation.
+    """
+    if not 0 <= shard_id < num_shards:
+        raise ValueError(f"shard_id {shard_id} is not in 0..{num_shards - 1}")
+    order = np.random.default_rng([int(seed), int(epoch)]).permutation(num_items) if shuffle \
+        else np.arange(num_items)
+    shard = order[shard_id::num_shards]
+    return shard[:num_items // num_shards] if equal_shards else shard
+
+
+class _EpochEncodedSource:
+    """Adapter for GeneratorDataset: index epoch * n + i means item i augmented for that epoch."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitem__(self, encoded):
+        epoch, index = divmod(int(encoded), len(self.source))
+        if hasattr(self.source, "get_item"):
+            return self.source.get_item(index, epoch)
+        return self.source[index]
+
+
+def _epoch_sampler(num_items, shuffle, num_shards, shard_id, seed, first_epoch, equal_shards):
+    """A MindSpore sampler that yields epoch first_epoch, then first_epoch + 1, ... one per pass."""
+    import mindspore.dataset as ds
+
+    class EpochSampler(ds.Sampler):
+        def __init__(self):
+            super().__init__()
+            self.epoch = first_epoch
+
+        def __iter__(self):
+            epoch, self.epoch = self.epoch, self.epoch + 1
+            for index in shard_indices(num_items, shuffle, num_shards, shard_id, seed, epoch, equal_shards):
+                yield epoch * num_items + int(index)
+
+        def __len__(self):
+            return len(shard_indices(num_items, False, num_shards, shard_id, equal_shards=equal_shards))
+
+    return EpochSampler()
+
+
+def create_dataset(source, batch_size, shuffle, num_workers=2, drop_remainder=False, num_shards=1, shard_id=0,
+                   seed=0, epoch=0):
+    """A batched mindspore.dataset over `source` (columns from source.column_names).
+
+    Each iterator starts at `epoch` and moves to the next epoch on every pass, so one iterator with
+    `num_epochs > 1` (as Model.train makes) sees epochs epoch, epoch + 1, ...; a loop that makes a new
+    iterator per epoch should call create_dataset(epoch=e) each time, as should a run resumed at epoch e.
+    Shuffling is a permutation seeded by (seed, epoch), dealt to `num_shards` disjoint shards (this is rank
+    `shard_id`); with drop_remainder the shards are trimmed to equal size so every rank runs the same number
+    of steps. Workers are threads: numpy and OpenCV release the GIL, and threads avoid copying large clips
+    between processes.
+    """
+    import mindspore.dataset as ds
+
+    sampler = _epoch_sampler(len(source), shuffle, num_shards, shard_id, seed, epoch, drop_remainder)
+    dataset = ds.GeneratorDataset(_EpochEncodedSource(source), column_names=list(source.column_names),
+                                  sampler=sampler, num_parallel_workers=num_workers, python_multiprocessing=False)
+    return dataset.batch(batch_size, drop_remainder=drop_remainder)
+
+
+def iterate_batches(source, indices, batch_size, num_workers=2):
+    """Plain-numpy batches (one stacked array per column) of source[i] for i in indices, in that order.
+
+    Items of a batch load in `num_workers` threads, as in create_dataset.
+    """
+    indices = list(indices)
+    with ThreadPoolExecutor(max_workers=num_workers) as pool:
+        for start in range(0, len(indices), batch_size):
+            items = list(pool.map(source.__getitem__, indices[start:start + batch_size]))
+            yield tuple(np.stack(column) for column in zip(*items))
