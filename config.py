@@ -60,6 +60,7 @@ class I3DDefaults:
     num_classes: int = 400
     dropout_keep_prob: float = 0.5
     finetune_prefixes: str = "logits,Mixed_5"
+    bn_momentum: float = 0.01
     # optimisation and learning-rate schedule (src/i3d/schedule.py)
     optimizer: str = "adam"
     lr: float = 0.01
@@ -285,6 +286,9 @@ def train_parser(prog="train.py", description="Fine-tune I3D on HMDB51 or UCF101
                            "file's label count when that differs")
     tune.add_argument("--finetune_prefixes", default=d.finetune_prefixes,
                       help="comma-separated prefixes of the layers to train (empty: all)")
+    tune.add_argument("--bn_momentum", type=_number(float, lambda v: 0 < v < 1, "in (0, 1)"), default=d.bn_momentum,
+                      help="BatchNorm momentum, PyTorch convention (weight of the new batch): 0.01 as the published "
+                           "I3D; 0.1 lets the statistics settle when training from scratch on little data")
 
     optim = parser.add_argument_group("optimiser and schedule")
     add_choice_flag(optim, "--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="case-insensitive")

@@ -443,7 +443,7 @@ def test_eval_and_export_defaults(data):
 EXPOSED = {
     "train": {"mode", "dataset", "video_path", "annotation_path", "num_val_samples", "num_workers", "skip_missing",
               "batch_size", "spatial_size", "train_sample_duration", "test_sample_duration", "num_classes",
-              "dropout_keep_prob", "checkpoint_path", "finetune_num_classes", "finetune_prefixes", "optimizer", "lr",
+              "dropout_keep_prob", "checkpoint_path", "finetune_num_classes", "finetune_prefixes", "bn_momentum", "optimizer", "lr",
               "lr_de_rate", "lr_de_epochs", "momentum", "weight_decay", "has_back", "start_epoch", "num_epochs",
               "save_dir", "checkpoint_frequency", "checkpoints_num_keep", "resume", "no_eval", "sink_mode",
               "distributed", "amp_level", "device_num", "device_target", "device_id", "context", "seed", "progress",

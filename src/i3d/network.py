@@ -14,8 +14,10 @@ from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal
 
 BN_EPS = 1e-3
-# MindSpore's BatchNorm momentum is the weight of the old running value: 0.99 here = PyTorch momentum 0.01 (piergiaj).
-BN_MOMENTUM = 0.99
+# BatchNorm momentum in PyTorch's convention (weight of the new batch), as piergiaj's 0.01. MindSpore's momentum is
+# the weight of the old running value, so layers get 1 - this. Training from scratch on little data wants a faster
+# 0.1: with 0.01 the moving statistics are still mostly their initial values after a few hundred steps.
+BN_MOMENTUM = 0.01
 
 MODE_CHANNELS = {"rgb": 3, "flow": 2}
 
@@ -77,11 +79,11 @@ def max_pool_same(kernel, stride):
 class Unit3D(nn.Cell):
     """Conv3d (TF-SAME, no bias) -> BatchNorm (eps 1e-3, PyTorch momentum 0.01) -> ReLU."""
 
-    def __init__(self, in_channels, out_channels, kernel=(1, 1, 1), stride=(1, 1, 1)):
+    def __init__(self, in_channels, out_channels, kernel=(1, 1, 1), stride=(1, 1, 1), bn_momentum=BN_MOMENTUM):
         super().__init__()
         self.conv3d = nn.Conv3d(in_channels, out_channels, kernel, stride, pad_mode="same", has_bias=False,
                                 weight_init=HeNormal(mode="fan_out"))
-        self.bn = nn.BatchNorm3d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+        self.bn = nn.BatchNorm3d(out_channels, eps=BN_EPS, momentum=1.0 - bn_momentum)
         self.relu = nn.ReLU()
 
     def construct(self, x):
@@ -91,16 +93,16 @@ class Unit3D(nn.Cell):
 class InceptionModule(nn.Cell):
     """Inception block: 1x1 | 1x1->3x3 | 1x1->3x3 | maxpool 3x3 stride 1 -> 1x1, concatenated on channels."""
 
-    def __init__(self, in_channels, widths):
+    def __init__(self, in_channels, widths, bn_momentum=BN_MOMENTUM):
         super().__init__()
         c0, c1a, c1b, c2a, c2b, c3 = widths
-        self.b0 = Unit3D(in_channels, c0)
-        self.b1a = Unit3D(in_channels, c1a)
-        self.b1b = Unit3D(c1a, c1b, (3, 3, 3))
-        self.b2a = Unit3D(in_channels, c2a)
-        self.b2b = Unit3D(c2a, c2b, (3, 3, 3))
+        self.b0 = Unit3D(in_channels, c0, bn_momentum=bn_momentum)
+        self.b1a = Unit3D(in_channels, c1a, bn_momentum=bn_momentum)
+        self.b1b = Unit3D(c1a, c1b, (3, 3, 3), bn_momentum=bn_momentum)
+        self.b2a = Unit3D(in_channels, c2a, bn_momentum=bn_momentum)
+        self.b2b = Unit3D(c2a, c2b, (3, 3, 3), bn_momentum=bn_momentum)
         self.b3a = max_pool_same((3, 3, 3), (1, 1, 1))
-        self.b3b = Unit3D(in_channels, c3)
+        self.b3b = Unit3D(in_channels, c3, bn_momentum=bn_momentum)
         self.out_channels = c0 + c1b + c2b + c3
 
     def construct(self, x):
@@ -147,7 +149,7 @@ class InceptionI3D(nn.Cell):
     """
 
     def __init__(self, num_classes=400, mode="rgb", in_channels=None, dropout_keep_prob=0.5,
-                 final_endpoint=LOGITS):
+                 final_endpoint=LOGITS, bn_momentum=BN_MOMENTUM):
         super().__init__()
         if mode not in MODE_CHANNELS:
             raise ValueError(f"mode must be one of {tuple(MODE_CHANNELS)}, got {mode!r}")
@@ -157,6 +159,8 @@ class InceptionI3D(nn.Cell):
             raise ValueError(f"final_endpoint must be one of {VALID_ENDPOINTS}, got {final_endpoint!r}")
         if not 0.0 < dropout_keep_prob <= 1.0:
             raise ValueError(f"dropout_keep_prob must be in (0, 1], got {dropout_keep_prob}")
+        if not 0.0 < bn_momentum < 1.0:
+            raise ValueError(f"bn_momentum (PyTorch convention) must be in (0, 1), got {bn_momentum}")
         self.mode = mode
         self.in_channels = MODE_CHANNELS[mode]
         self.final_endpoint = final_endpoint
@@ -168,12 +172,12 @@ class InceptionI3D(nn.Cell):
         for name, kind, spec in LAYER_TABLE:
             if kind == "unit":
                 out_channels, kernel, stride = spec
-                layer = Unit3D(channels, out_channels, kernel, stride)
+                layer = Unit3D(channels, out_channels, kernel, stride, bn_momentum)
                 channels = out_channels
             elif kind == "pool":
                 layer = max_pool_same(*spec)
             else:
-                layer = InceptionModule(channels, spec)
+                layer = InceptionModule(channels, spec, bn_momentum)
                 channels = layer.out_channels
             setattr(self, name, layer)
             endpoints.append(name)
