@@ -1,0 +1,60 @@
+"""Evaluate exported I3D ONNX models with onnxruntime, through the same code path as eval.py. See
+docs/evaluation.md.
+
+    python eval_onnx.py --dataset=hmdb51 --test_mode=rgb --rgb_path=i3d_rgb.onnx --video_path=... --annotation_path=...
+
+The models' fixed input shape sets the batch size; --test_sample_duration and --spatial_size must match it.
+"""
+import sys
+
+from config import parse_eval_onnx_args
+from src.evaluation import (EVAL_ERRORS, EVAL_JOINT_LINE, ONNX_JOINT_LINE, EvaluationError, check_fixed_input,
+                            run_evaluation)
+
+
+def execution_providers(device_target, device_id):
+    """CUDA (on device_id) then CPU for --device_target GPU when onnxruntime has CUDA; CPU otherwise."""
+    import onnxruntime as ort
+
+    if device_target == "GPU":
+        if "CUDAExecutionProvider" in ort.get_available_providers():
+            return [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
+        print("note: this onnxruntime has no CUDAExecutionProvider; running on CPU", file=sys.stderr, flush=True)
+    return ["CPUExecutionProvider"]
+
+
+def onnx_predictor(args):
+    """make_predictor for run_evaluation: an onnxruntime session whose input shape is checked against the data."""
+    import onnxruntime as ort
+
+    providers = execution_providers(args.device_target, args.device_id)
+
+    def make_predictor(stream, model_path, num_classes):
+        try:
+            session = ort.InferenceSession(model_path, providers=providers)
+        except Exception as error:  # onnxruntime raises its own unexported exception types
+            raise EvaluationError(f"{model_path}: cannot load the ONNX model: {error}") from None
+        model_input, output = session.get_inputs()[0], session.get_outputs()[0]
+        batch_size = check_fixed_input(model_input.shape, stream, args.batch_size, args.test_sample_duration,
+                                       args.spatial_size, model_path)
+        classes = output.shape[-1] if output.shape else None
+        if isinstance(classes, int) and classes != num_classes:
+            raise EvaluationError(f"{model_path}: the model has {classes} classes but the annotation lists "
+                                  f"{num_classes}")
+        return (lambda clips: session.run([output.name], {model_input.name: clips})[0]), batch_size
+
+    return make_predictor
+
+
+def main(argv=None):
+    args = parse_eval_onnx_args(argv)
+    try:
+        run_evaluation(args, onnx_predictor(args), joint_lines=(EVAL_JOINT_LINE, ONNX_JOINT_LINE))
+    except EVAL_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
