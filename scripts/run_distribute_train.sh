@@ -12,18 +12,11 @@ if [ $# -lt 8 ]; then
   echo "Usage: bash scripts/run_distribute_train.sh [rank_size] [rank_table_file] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path] [extra flags...]" >&2
   exit 1
 fi
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-py="${PYTHON_BIN:-$root/.venv/bin/python}"
-[ -x "$py" ] || py=python3
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 rank_size=$1 rank_table=$2 dataset=$3 mode=$4 num_epochs=$5 video_path=$6 annotation_path=$7 checkpoint_path=$8
 shift 8
 if ! [[ "$rank_size" =~ ^[1-9][0-9]*$ ]]; then echo "error: rank_size must be a positive integer, got '$rank_size'" >&2; exit 1; fi
-target="${DEVICE_TARGET:-}"
-if [ -z "$target" ]; then
-  if ls /dev/davinci[0-9]* >/dev/null 2>&1; then target=Ascend
-  elif ls /dev/nvidia[0-9]* >/dev/null 2>&1; then target=GPU
-  else target=CPU; fi
-fi
+target="${DEVICE_TARGET:-$(detect_target)}"
 args=(--dataset="$dataset" --mode="$mode" --num_epochs="$num_epochs" --video_path="$video_path"
       --annotation_path="$annotation_path" --distributed=True --device_target="$target" --save_dir=./output_distribute/)
 [ -n "$checkpoint_path" ] && args+=(--checkpoint_path="$checkpoint_path")

@@ -19,14 +19,7 @@ usage() {
   exit 1
 }
 [[ $# -ge 7 ]] || usage
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-py="${PYTHON_BIN:-$root/.venv/bin/python}"
-[[ -x "$py" ]] || py=python3
-detect_target() {
-  if compgen -G "/dev/davinci[0-9]*" > /dev/null; then echo Ascend
-  elif [[ -e /dev/nvidia0 || -e /dev/nvidiactl ]]; then echo GPU
-  else echo CPU; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 target="${DEVICE_TARGET:-$(detect_target)}"
 start=$1 mode=$2 dataset=$3 annotation=$4 video=$5 ckpt_dir=$6 steps=$7
 shift 7

@@ -18,9 +18,7 @@ usage() {
   exit 1
 }
 [[ $# -ge 1 ]] || usage
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-py="${PYTHON_BIN:-$root/.venv/bin/python}"
-[[ -x "$py" ]] || py=python3
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 mode=$1
 case "$mode" in
   joint)

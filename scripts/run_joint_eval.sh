@@ -14,14 +14,7 @@ usage() {
   exit 1
 }
 [[ $# -ge 8 ]] || usage
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-py="${PYTHON_BIN:-$root/.venv/bin/python}"
-[[ -x "$py" ]] || py=python3
-detect_target() {
-  if compgen -G "/dev/davinci[0-9]*" > /dev/null; then echo Ascend
-  elif [[ -e /dev/nvidia0 || -e /dev/nvidiactl ]]; then echo GPU
-  else echo CPU; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 target="${DEVICE_TARGET:-$(detect_target)}"
 device_id=$1 dataset=$2 rgb_video=$3 flow_video=$4 rgb_annotation=$5 flow_annotation=$6 rgb_ckpt=$7 flow_ckpt=$8
 shift 8

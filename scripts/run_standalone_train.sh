@@ -8,9 +8,7 @@ if [ $# -lt 7 ]; then
   echo "Usage: bash scripts/run_standalone_train.sh [device_id] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path] [extra flags...]" >&2
   exit 1
 fi
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-py="${PYTHON_BIN:-$root/.venv/bin/python}"
-[ -x "$py" ] || py=python3
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 device_id=$1 dataset=$2 mode=$3 num_epochs=$4 video_path=$5 annotation_path=$6 checkpoint_path=$7
 shift 7
 args=(--device_id="$device_id" --dataset="$dataset" --mode="$mode" --num_epochs="$num_epochs"
