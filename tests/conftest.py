@@ -7,3 +7,32 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import src.runtime  # noqa: E402,F401
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def pynative_mode():
+    """Run a test in PYNATIVE mode and restore the previous mode afterwards."""
+    import mindspore as ms
+
+    previous = ms.get_context("mode")
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    yield
+    ms.set_context(mode=previous)
+
+
+@pytest.fixture
+def read_log(monkeypatch):
+    """Record every frame file the datasets decode."""
+    import src.data.pipeline as pipeline
+
+    paths = []
+    original = pipeline.read_image
+
+    def recording_read_image(path, grayscale=False):
+        paths.append(path.name)
+        return original(path, grayscale)
+
+    monkeypatch.setattr(pipeline, "read_image", recording_read_image)
+    return paths

@@ -4,7 +4,6 @@ import os
 import numpy as np
 import pytest
 
-import src.data.pipeline as pipeline
 from src.data.annotations import AnnotationError, format_list_line
 from src.data.eco_dataset import ECOSegmentDataset
 from src.data.frames import FrameFolderError
@@ -37,18 +36,6 @@ def make_frames(root, videos=VIDEOS, frame=grey_frame, relative_to=None):
     list_file.write_text("".join(line + "\n" for line in lines))
     return list_file
 
-
-@pytest.fixture
-def read_log(monkeypatch):
-    paths = []
-    original = pipeline.read_image
-
-    def recording_read_image(path, grayscale=False):
-        paths.append(path.name)
-        return original(path, grayscale)
-
-    monkeypatch.setattr(pipeline, "read_image", recording_read_image)
-    return paths
 
 
 @pytest.mark.parametrize("train", [True, False])

@@ -25,12 +25,7 @@ HASSONY2_BRANCHES = {"branch_0": "b0", "branch_1.0": "b1a", "branch_1.1": "b1b",
                      "branch_2.1": "b2b", "branch_3.1": "b3b"}
 
 
-@pytest.fixture(autouse=True)
-def pynative_mode():
-    previous = ms.get_context("mode")
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-    yield
-    ms.set_context(mode=previous)
+pytestmark = pytest.mark.usefixtures("pynative_mode")
 
 
 @pytest.fixture(scope="module")

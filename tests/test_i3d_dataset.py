@@ -3,7 +3,6 @@ import cv2
 import numpy as np
 import pytest
 
-import src.data.pipeline as pipeline
 from src.data.annotations import AnnotationError, build_annotation, write_annotation
 from src.data.frames import FrameFolderError
 from src.data.i3d_dataset import I3DClipDataset
@@ -59,19 +58,6 @@ def dataset(tree, mode="rgb", train=True, **kwargs):
     return I3DClipDataset(rgb_root if mode == "rgb" else flow_root, annotation, subset, mode, DURATION, train,
                           spatial_size=SIZE, **kwargs)
 
-
-@pytest.fixture
-def read_log(monkeypatch):
-    """Record every frame file the datasets decode."""
-    paths = []
-    original = pipeline.read_image
-
-    def recording_read_image(path, grayscale=False):
-        paths.append(path.name)
-        return original(path, grayscale)
-
-    monkeypatch.setattr(pipeline, "read_image", recording_read_image)
-    return paths
 
 
 @pytest.mark.parametrize("mode, channels", [("rgb", 3), ("flow", 2)])

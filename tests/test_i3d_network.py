@@ -12,12 +12,7 @@ from src.i3d.network import (VALID_ENDPOINTS, I3DHead, InceptionI3D, Unit3D, max
                              select_finetune_parameters)
 
 
-@pytest.fixture(autouse=True)
-def pynative_mode():
-    previous = ms.get_context("mode")
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-    yield
-    ms.set_context(mode=previous)
+pytestmark = pytest.mark.usefixtures("pynative_mode")
 
 
 def clip(shape, seed=0):
