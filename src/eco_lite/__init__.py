@@ -1,0 +1,10 @@
+"""ECO-lite (2-D BN-Inception trunk + 3-D ResNet) for video action recognition: network and checkpoint loading.
+
+See docs/eco_lite.md for a runnable example.
+"""
+import src.runtime  # noqa: F401  (caps oneDNN at AVX2 before MindSpore loads)
+from src.eco_lite.checkpoint import CheckpointError, load_eco_checkpoint, load_eco_parameters, save_eco_checkpoint
+from src.eco_lite.network import ECOLite, optim_groups
+
+__all__ = ["CheckpointError", "ECOLite", "load_eco_checkpoint", "load_eco_parameters", "optim_groups",
+           "save_eco_checkpoint"]
