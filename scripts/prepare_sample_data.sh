@@ -4,17 +4,20 @@
 # Every step is resumable: rerunning skips what is finished.
 # Usage: bash scripts/prepare_sample_data.sh [OUT_DIR, default sample_data] [DATASETS, default "ucf101"]
 #   DATASETS may be "ucf101 hmdb51": the HMDB51 layout is then prepared too (twice the flow time).
+#   SAMPLE_DATASET_ARGS (e.g. "--num_classes 3 --clips 1") is passed to make_sample_dataset; SAMPLE_FRAME_SIZE
+#   (default 96, the videos' height) is the frames' short side.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$(realpath -m "${1:-sample_data}")"
 datasets="${2:-ucf101}"
-size=96  # the sample videos are 128x96: keep their size
+size="${SAMPLE_FRAME_SIZE:-96}"
 py="${PYTHON_BIN:-$root/.venv/bin/python}"
 cd "$root"
 step() { echo; echo "== $*"; }
 
 step "1/7 sample videos -> $out/raw"
-"$py" -m src.tools.make_sample_dataset "$out/raw" --datasets $datasets
+# shellcheck disable=SC2086
+"$py" -m src.tools.make_sample_dataset "$out/raw" --datasets $datasets ${SAMPLE_DATASET_ARGS:-}
 for ds in $datasets; do
   rgb="$out/rgb/$ds"; flow="$out/flow/$ds"
   step "2/7 [$ds] rgb frames (short side $size) -> $rgb/jpg"

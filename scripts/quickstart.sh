@@ -1,16 +1,75 @@
 #!/usr/bin/env bash
-# The main job on the built-in sample dataset: install everything into .venv, make the sample videos and
-# prepare them completely (frames, TV-L1 flow, n_frames, annotation JSON, ECO-lite frames and lists).
+# The main job on the built-in sample dataset, start to finish:
+#   install everything into .venv; make the sample videos and prepare them with the seed's tools;
+#   train I3D rgb and flow from scratch; evaluate rgb, flow and joint; export MINDIR and ONNX; evaluate the ONNX
+#   models through onnxruntime; print one results table and check ONNX predicts what MindSpore predicts.
+# Every step is resumable: run it again and finished work is skipped (training continues from its checkpoints).
 # Usage: bash scripts/quickstart.sh [WORK_DIR, default work_dirs/quickstart]
+#   QUICKSTART_EPOCHS and QUICKSTART_BATCH override the I3D epochs (30) and batch size (8): a shorter try gives lower
+#   accuracy. SAMPLE_DATASET_ARGS and SAMPLE_FRAME_SIZE shrink the dataset (see prepare_sample_data.sh); the tests
+#   use all of these to run this whole script at a tiny size.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(realpath -m "${1:-$root/work_dirs/quickstart}")"
+epochs="${QUICKSTART_EPOCHS:-30}"
+batch="${QUICKSTART_BATCH:-8}"
 start=$(date +%s)
 bash "$root/scripts/setup_env.sh"
 bash "$root/scripts/prepare_sample_data.sh" "$work/data"
+py="$root/.venv/bin/python"
+cd "$root"
+step() { echo; echo "== [$(( $(date +%s) - start )) s] $*"; }
+
+data="$work/data"
+num_classes=$(wc -l < "$data/raw/ucf101/label_map.txt")
+# Small clips keep the run short on a CPU: 16 frames of 64x64 instead of the seed's 64 of 224x224.
+clip=(--spatial_size 64 --test_sample_duration 16)
+eval_clips=(--num_clips 3)  # three 16-frame windows per video, scores averaged
+stream_data() { echo "--video_path $data/$1/ucf101/jpg --annotation_path $data/$1/ucf101/annotation/ucf101_01.json"; }
+final_checkpoint() { ls "$work/i3d/ucf101_$1/checkpoints/" | grep -E "^i3d-${epochs}_[0-9]+\.ckpt$" | head -1; }
+
+for mode in rgb flow; do
+  step "I3D $mode: train $epochs epochs from scratch -> $work/i3d/ucf101_$mode"
+  # shellcheck disable=SC2046
+  "$py" train.py --dataset ucf101 --mode "$mode" $(stream_data "$mode") --num_classes "$num_classes" "${clip[@]}" \
+    --train_sample_duration 16 \
+    --batch_size "$batch" --num_workers 2 --optimizer adam --lr 0.001 --lr_de_epochs 6 --bn_momentum 0.1 \
+    --num_epochs "$epochs" --checkpoints_num_keep 2 --save_dir "$work/i3d" --resume
+done
+rgb_ckpt="$work/i3d/ucf101_rgb/checkpoints/$(final_checkpoint rgb)"
+flow_ckpt="$work/i3d/ucf101_flow/checkpoints/$(final_checkpoint flow)"
+joint_data=(--video_path "$data/rgb/ucf101/jpg" --annotation_path "$data/rgb/ucf101/annotation/ucf101_01.json"
+            --video_path_joint_flow "$data/flow/ucf101/jpg"
+            --annotation_path_joint_flow "$data/flow/ucf101/annotation/ucf101_01.json")
+
+step "I3D: evaluate rgb, flow and joint (the final checkpoints)"
+"$py" eval.py --dataset ucf101 --test_mode joint --rgb_path "$rgb_ckpt" --flow_path "$flow_ckpt" "${joint_data[@]}" \
+  --num_classes "$num_classes" "${clip[@]}" "${eval_clips[@]}" --batch_size "$batch" --num_workers 2 \
+  --scores_path "$work/results/mindspore_scores.npz"
+
+for mode in rgb flow; do
+  ckpt="$rgb_ckpt"; [[ $mode == flow ]] && ckpt="$flow_ckpt"
+  for format in MINDIR ONNX; do
+    step "I3D $mode: export $format -> $work/export/i3d_$mode"
+    "$py" export.py --checkpoint_path "$ckpt" --mode "$mode" --num_classes "$num_classes" --file_format "$format" \
+      --file_name "$work/export/i3d_$mode" --batch_size "$batch" --sample_duration 16 --spatial_size 64
+  done
+done
+
+step "I3D: evaluate the ONNX models (onnxruntime) on rgb, flow and joint"
+"$py" eval_onnx.py --dataset ucf101 --test_mode joint --rgb_path "$work/export/i3d_rgb.onnx" \
+  --flow_path "$work/export/i3d_flow.onnx" "${joint_data[@]}" "${clip[@]}" "${eval_clips[@]}" --num_workers 2 \
+  --scores_path "$work/results/onnx_scores.npz"
+
+step "Results (test split 1 of the sample dataset)"
+"$py" -m src.tools.results_table "MindSpore=$work/results/mindspore_scores.npz" "ONNX=$work/results/onnx_scores.npz" \
+  --same_predictions MindSpore,ONNX --out "$work/results/results.md"
+
 echo
 echo "Quick start finished in $(( $(date +%s) - start )) s. Everything is under $work:"
 echo "  sample videos and split files : $work/data/raw/ucf101/{videos,splits}"
-echo "  I3D rgb frames + annotations  : $work/data/rgb/ucf101/{jpg,annotation}"
-echo "  I3D flow frames + annotations : $work/data/flow/ucf101/{jpg,annotation}"
+echo "  I3D rgb / flow frames         : $work/data/{rgb,flow}/ucf101/{jpg,annotation}"
 echo "  ECO-lite frames and lists     : $work/data/eco/{ucf101_frames,lists}"
+echo "  I3D runs (logs, checkpoints)  : $work/i3d/ucf101_{rgb,flow}/"
+echo "  exported models               : $work/export/i3d_{rgb,flow}.{mindir,onnx}"
+echo "  scores and results table      : $work/results/"

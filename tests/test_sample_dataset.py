@@ -65,14 +65,28 @@ def test_rerun_skips_finished_videos(sample, capsys):
     assert "done 0, skipped 9" in capsys.readouterr().err
 
 
-def test_motion_is_the_only_cue():
-    """The object moves in the labelled direction, and first frames of different classes look alike."""
+def test_motion_follows_the_class():
+    """Same random draws, opposite motion: the middle frame is nearly the same, the ends differ."""
     import numpy as np
 
-    rng = np.random.default_rng(0)
-    up = make_sample_dataset.render_video("move_up", rng, 10, 96, 96)
+    up = make_sample_dataset.render_video("move_up", np.random.default_rng(0), 10, 96, 96)
     down = make_sample_dataset.render_video("move_down", np.random.default_rng(0), 10, 96, 96)
     assert up[0].shape == (96, 96, 3)
     assert not np.array_equal(up[0], up[-1])
-    # same random draws, opposite motion: the middle frame is identical, the ends are swapped
     assert np.abs(up[5].astype(int) - down[5].astype(int)).mean() < np.abs(up[0].astype(int) - down[0].astype(int)).mean()
+
+
+def test_each_class_has_its_own_outline_and_tint():
+    """The appearance cue: with the same random draws, two classes' objects differ in shape and colour."""
+    import numpy as np
+
+    masks = [make_sample_dataset.shape_mask(shape, 40) for shape in make_sample_dataset.SHAPES]
+    for i, first in enumerate(masks):
+        assert 0.1 < first.mean() < 0.9
+        for second in masks[i + 1:]:
+            assert np.abs(first - second).mean() > 0.05
+    assert len(set(make_sample_dataset.TINTS)) == len(make_sample_dataset.MOTIONS) == len(make_sample_dataset.SHAPES)
+    frames = [make_sample_dataset.render_video("rotate", np.random.default_rng(1), 2, 96, 96, shape, tint)[0]
+              for shape, tint in (("disc", (0, 0, 255)), ("square", (0, 0, 255)), ("disc", (255, 0, 0)))]
+    assert np.abs(frames[0].astype(int) - frames[1]).mean() > 1
+    assert np.abs(frames[0].astype(int) - frames[2]).mean() > 1

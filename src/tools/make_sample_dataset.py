@@ -1,11 +1,12 @@
-"""Write the built-in sample dataset: real .avi videos whose class can only be told from motion.
+"""Write the built-in sample dataset: real .avi videos whose class shows in both motion and appearance.
 
     python -m src.tools.make_sample_dataset OUT [--num_classes 6 --groups 6 --clips 2 --num_frames 24]
 
-Each video shows a randomly textured disc on a random textured background with sensor noise. Texture,
-size, speed, start position, starting angle, background and noise are random, so no single frame shows
-the class; only the motion does. Motions are chosen to survive a horizontal flip (the training
-augmentation): left and right are one class ("move_sideways"), as are the two senses of rotation.
+Each video shows a randomly textured object on a random textured background with sensor noise. As in
+real actions, the class shows in two ways: its motion (what the flow stream learns) and the object's
+outline and colour, one shape and tint per class (what an rgb stream learns first). Texture, size, speed, start position,
+starting angle, background and noise are random. Motions are chosen to survive a horizontal flip (the
+training augmentation): left and right are one class ("move_sideways"), as are the two senses of rotation.
 
 Output, in the official formats so the real preparation tools run on it unchanged:
     OUT/ucf101/videos/<Class>/v_<Class>_gXX_cYY.avi    OUT/ucf101/splits/{classInd,trainlist0k,testlist0k}.txt
@@ -31,6 +32,9 @@ from src.tools.jobs import Job, parse_job_arguments, run_and_report  # noqa: E40
 
 MOTIONS = ("move_up", "move_down", "move_sideways", "rotate", "zoom_in", "zoom_out",
            "move_diagonal_up", "move_diagonal_down")
+TINTS = ((40, 40, 220), (40, 200, 40), (220, 60, 40), (30, 210, 230), (210, 40, 210), (230, 210, 40),
+         (255, 255, 255), (20, 20, 20))  # BGR
+SHAPES = ("disc", "square", "triangle", "ring", "cross", "crescent", "bar", "half_disc")
 DIRECTIONS = {"move_up": (0, -1), "move_down": (0, 1), "move_sideways": (1, 0),
               "move_diagonal_up": (0.7071, -0.7071), "move_diagonal_down": (0.7071, 0.7071)}
 
@@ -45,15 +49,34 @@ def _texture(rng, height, width, blocks):
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
 
 
-def render_video(motion, rng, num_frames, width, height):
-    """Frames (BGR uint8) of one video of the given motion class."""
+def shape_mask(shape, size, grow=0.0):
+    """Soft-edged float32 mask (size x size) of one of SHAPES, centred in the square, `grow` px fatter."""
+    half = (size - 1) / 2
+    yy, xx = np.mgrid[:size, :size].astype(np.float32) - half
+    radius = np.hypot(yy, xx)
+    inside = {  # signed distance-like values, positive inside
+        "disc": size / 2 - radius,
+        "square": size * 0.4 - np.maximum(abs(xx), abs(yy)),
+        "triangle": np.minimum(yy + size * 0.25, np.minimum(0.866 * xx - 0.5 * yy, -0.866 * xx - 0.5 * yy) + size * 0.25),
+        "ring": np.minimum(size / 2 - radius, radius - size * 0.25),
+        "cross": np.minimum(np.maximum(size * 0.15 - abs(xx), size * 0.15 - abs(yy)), size / 2 - radius),
+        "crescent": np.minimum(size / 2 - radius, np.hypot(yy, xx - size * 0.3) - size * 0.38),
+        "bar": np.minimum(size * 0.48 - abs(xx), size * 0.16 - abs(yy)),
+        "half_disc": np.minimum(size / 2 - radius, -yy + size * 0.1),
+    }[shape]
+    return np.clip(inside + grow + 0.5, 0, 1).astype(np.float32)
+
+
+def render_video(motion, rng, num_frames, width, height, shape="disc", tint=(128, 128, 128)):
+    """Frames (BGR uint8) of one video of the given motion class: the object cut to `shape`, its texture tinted."""
     unit = min(width, height) / 96.0
-    background = cv2.GaussianBlur(_texture(rng, height, width, 8), (0, 0), 1.5).astype(np.float32)
+    background = cv2.GaussianBlur(_texture(rng, height, width, 12), (0, 0), 3).astype(np.float32)
     background = background * rng.uniform(0.4, 0.9) + rng.uniform(0, 80, size=3)
     size = int(min(width, height) * rng.uniform(0.3, 0.45))
-    patch = _texture(rng, size, size, int(rng.integers(4, 9)))
-    yy, xx = np.mgrid[:size, :size]
-    mask = np.clip(size / 2 - np.hypot(yy - (size - 1) / 2, xx - (size - 1) / 2), 0, 1).astype(np.float32)
+    texture = _texture(rng, size, size, int(rng.integers(4, 9))).astype(np.float32)
+    patch = (0.35 * texture + 0.65 * np.array(tint, np.float32)).astype(np.uint8)
+    mask = shape_mask(shape, size)
+    outline = shape_mask(shape, size, grow=2 * unit)  # a dark rim makes the outline visible on any background
 
     middle = (num_frames - 1) / 2
     center = np.array([width / 2, height / 2]) + rng.uniform(-0.15, 0.15, size=2) * [width, height]
@@ -76,7 +99,8 @@ def render_video(motion, rng, num_frames, width, height):
         matrix[:, 2] += position - (size - 1) / 2
         layer = cv2.warpAffine(patch, matrix, (width, height), flags=cv2.INTER_LINEAR).astype(np.float32)
         alpha = cv2.warpAffine(mask, matrix, (width, height), flags=cv2.INTER_LINEAR)[..., None]
-        frame = background * (1 - alpha) + layer * alpha + rng.normal(0, noise, size=(height, width, 3))
+        rim = cv2.warpAffine(outline, matrix, (width, height), flags=cv2.INTER_LINEAR)[..., None]
+        frame = background * (1 - rim) + layer * alpha + rng.normal(0, noise, size=(height, width, 3))
         frames.append(np.clip(frame, 0, 255).astype(np.uint8))
     return frames
 
@@ -98,7 +122,8 @@ def make_video(job, partial, seed, num_frames, width, height, fps):
     """`job.source` is (motion index, group, clip): each video draws from its own seeded generator."""
     motion_index, group, clip = job.source
     rng = np.random.default_rng([seed, motion_index, group, clip])
-    write_avi(partial, render_video(MOTIONS[motion_index], rng, num_frames, width, height), fps)
+    write_avi(partial, render_video(MOTIONS[motion_index], rng, num_frames, width, height, SHAPES[motion_index],
+                                       TINTS[motion_index]), fps)
 
 
 def is_test_group(group, split):
