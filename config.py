@@ -1,7 +1,8 @@
 """Options of every I3D entry point: one table of defaults, one parser per script, parse + validate.
 
 Entry points and their builders: `train.py` (`train_parser`, `parse_train_args`), `preprocess.py` (the training
-options, as in the seed: `preprocess_parser`, `parse_preprocess_args`), `eval.py` (`eval_parser`, `parse_eval_args`),
+options, as in the seed: `preprocess_parser`, `parse_preprocess_args`), `postprocess.py` (`postprocess_parser`,
+`parse_postprocess_args`), `eval.py` (`eval_parser`, `parse_eval_args`),
 `eval_onnx.py` (`eval_onnx_parser`, `parse_eval_onnx_args`) and `export.py` (`export_parser`, `parse_export_args`).
 Flag names are the seed's, so its README and shell-script command lines keep working, including the seed's
 `--flag=True/False` booleans, export's `--device` and the README's `--num_class`.
@@ -325,10 +326,47 @@ def train_parser(prog="train.py", description="Fine-tune I3D on HMDB51 or UCF101
     return parser
 
 
+PREPROCESS_SAVE_DIR = "./preprocess_Result"
+POSTPROCESS_RESULT_PATH = "./result_Files"
+
+
 def preprocess_parser():
-    """preprocess.py takes the training options, as in the seed."""
-    return train_parser(prog="preprocess.py", description="Write evaluation clips and labels as .bin/.npy files "
-                                                          "for offline (Ascend 310) inference.")
+    """preprocess.py takes the training options, as in the seed (whose launcher passes them); it uses the data,
+    clip and batch options, --save_dir as its output root and --distributed with RANK_SIZE/RANK_ID to split the
+    batches between processes."""
+    parser = train_parser(prog="preprocess.py", description="Write the validation clips (evaluation transforms) and "
+                                                            "their labels as .bin/.npy files for offline (Ascend 310 "
+                                                            "or ONNX Runtime) inference.")
+    helps = {"save_dir": f"output root: data/<dataset>/<mode>/*.bin and label/<dataset>/<mode>/ (default: "
+                         f"{PREPROCESS_SAVE_DIR})",
+             "test_sample_duration": "frames per clip; must match the exported model's --sample_duration",
+             "spatial_size": "crop height and width; must match the exported model's --spatial_size",
+             "batch_size": "clips per .bin file; must match the exported model's --batch_size",
+             "distributed": "split the batches between RANK_SIZE processes (env RANK_ID = 0..RANK_SIZE-1)"}
+    for action in parser._actions:
+        if action.dest in helps:
+            action.help = helps[action.dest]
+    return parser
+
+
+def postprocess_parser():
+    """The seed's flags (--dataset, --mode, --num-classes, --batch-size, --label-path), underscore spellings too."""
+    parser = _new_parser("postprocess.py", "Top-1/top-5 accuracy of offline-inference results (ascend_310_infer's "
+                                           "result_Files) against preprocess.py's labels.")
+    add_choice_flag(parser, "--dataset", choices=tuple(DATASET_NUM_CLASSES),
+                    help="dataset; checked against the preprocessing record")
+    add_choice_flag(parser, "--mode", choices=MODES, help="stream; checked against the preprocessing record")
+    parser.add_argument("--label-path", "--label_path", dest="label_path",
+                        help=f"preprocess.py's label file (label_bs<mode><batch>.npy) or its folder; default: "
+                             f"{PREPROCESS_SAVE_DIR}/label/<dataset>/<mode>")
+    parser.add_argument("--result_path", "--result-path", dest="result_path", default=POSTPROCESS_RESULT_PATH,
+                        help="folder of the app's result files <dataset>_bs<mode>_<i>_0.bin")
+    parser.add_argument("--num-classes", "--num_classes", dest="num_classes", type=positive_int,
+                        help="classes of the model's output; default: the annotation's label count")
+    parser.add_argument("--batch-size", "--batch_size", dest="batch_size", type=positive_int,
+                        help="clips per file; default (and checked against): the preprocessing record")
+    parser.add_argument("--scores_path", help="also save the per-video scores (.npz, as eval.py --scores_path)")
+    return parser
 
 
 def eval_parser():
@@ -525,6 +563,43 @@ def _finish_export(parser, args):
     return args
 
 
+def _finish_preprocess(parser, args):
+    """The data checks of training; the checkpoint and schedule options parse but are not used. Adds rank_size and
+    rank_id: this process writes batches rank_id, rank_id + rank_size, ..."""
+    _drop_cloud_flags(parser, args)
+    if args.device_target is None:
+        args.device_target = detect_device_target()  # recorded only: preprocessing runs on the CPU
+    _resolve_device(parser, args)
+    _require_path(parser, args, "video_path", "folder")
+    _require_path(parser, args, "annotation_path", "file")
+    _resolve_class_count(parser, args, "finetune_num_classes", ["annotation_path"])
+    if args.save_dir is None:
+        args.save_dir = PREPROCESS_SAVE_DIR
+    args.rank_size = args.device_num if args.distributed else 1
+    args.rank_id = 0
+    if args.rank_size > 1:
+        rank_id = _env_int(parser, "RANK_ID", 0)
+        if rank_id is None:
+            parser.error(f"--distributed=True over {args.rank_size} processes needs env RANK_ID (this process's "
+                         f"index, 0..{args.rank_size - 1}); scripts/run_preprocess.sh sets it")
+        if rank_id >= args.rank_size:
+            parser.error(f"env RANK_ID={rank_id} must be below the process count {args.rank_size}")
+        args.rank_id = rank_id
+    return args
+
+
+def _finish_postprocess(parser, args):
+    if args.label_path is None:
+        if args.dataset is None or args.mode is None:
+            parser.error("--label-path is required unless --dataset and --mode are given")
+        args.label_path = f"{PREPROCESS_SAVE_DIR}/label/{args.dataset}/{args.mode}"
+    if not Path(args.label_path).exists():
+        parser.error(f"--label-path: not found: {args.label_path} (run preprocess.py first)")
+    if not Path(args.result_path).is_dir():
+        parser.error(f"--result_path: folder not found: {args.result_path} (run ascend_310_infer first)")
+    return args
+
+
 def parse_train_args(argv=None):
     parser = train_parser()
     return _finish_train(parser, parser.parse_args(argv))
@@ -532,7 +607,12 @@ def parse_train_args(argv=None):
 
 def parse_preprocess_args(argv=None):
     parser = preprocess_parser()
-    return _finish_train(parser, parser.parse_args(argv))
+    return _finish_preprocess(parser, parser.parse_args(argv))
+
+
+def parse_postprocess_args(argv=None):
+    parser = postprocess_parser()
+    return _finish_postprocess(parser, parser.parse_args(argv))
 
 
 def parse_eval_args(argv=None):
