@@ -1,4 +1,6 @@
 """Evaluate I3D checkpoints on the validation subset: rgb, flow, or both fused (joint). See docs/evaluation.md.
+ECO-lite runs when the command line has an ECO-only flag (--evaluate, --val_list, ...) or --model eco_lite: see
+src/eco_lite/evaluate.py and docs/eco_lite.md.
 
     python eval.py --dataset=hmdb51 --test_mode=rgb --rgb_path=i3d-40_56.ckpt --video_path=... --annotation_path=...
 """
@@ -6,6 +8,7 @@ import sys
 
 import src.runtime  # noqa: F401  (first: caps oneDNN at AVX2 before MindSpore loads)
 from config import parse_eval_args
+from src.eco_lite.config import select_model
 from src.evaluation import EVAL_ERRORS, run_evaluation
 from src.runtime import init_context
 
@@ -25,6 +28,15 @@ def checkpoint_predictor(args):
 
 
 def main(argv=None):
+    model, argv = select_model(sys.argv[1:] if argv is None else argv, "eval")
+    if model == "eco_lite":
+        from src.eco_lite.evaluate import main as evaluate_eco_lite
+
+        return evaluate_eco_lite(argv)
+    return evaluate_i3d(argv)
+
+
+def evaluate_i3d(argv):
     args = parse_eval_args(argv)
     init_context(args.device_target, args.context, args.device_id, args.seed)
     from src.i3d import CheckpointError

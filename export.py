@@ -1,5 +1,6 @@
 """Export an I3D checkpoint to MINDIR, ONNX or AIR with a fixed input (batch, C, sample_duration, size, size).
-See docs/evaluation.md.
+See docs/evaluation.md. ECO-lite runs when the command line has an ECO-only flag (--dataset, --arch, --num_segments,
+...) or --model eco_lite: see src/eco_lite/export.py and docs/eco_lite.md.
 
     python export.py --checkpoint_path=i3d-40_56.ckpt --mode=rgb --num_classes=51 --file_format=ONNX --file_name=i3d_rgb
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import src.runtime  # noqa: F401  (first: caps oneDNN at AVX2 before MindSpore loads)
 from config import parse_export_args
+from src.eco_lite.config import select_model
 from src.runtime import init_context
 
 SUFFIXES = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
@@ -41,6 +43,15 @@ def export_network(net, dummy_input, target, file_format):
 
 
 def main(argv=None):
+    model, argv = select_model(sys.argv[1:] if argv is None else argv, "export")
+    if model == "eco_lite":
+        from src.eco_lite.export import main as export_eco_lite
+
+        return export_eco_lite(argv)
+    return export_i3d(argv)
+
+
+def export_i3d(argv):
     args = parse_export_args(argv)
     if args.file_format == "AIR" and args.device_target != "Ascend":
         print(f"error: MindSpore writes AIR files only on Ascend, and this export runs on {args.device_target}; "

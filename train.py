@@ -1,4 +1,7 @@
-"""Fine-tune (or train from scratch) one I3D stream, rgb or flow, on HMDB51 / UCF101-style frames.
+"""Fine-tune (or train from scratch) one I3D stream, rgb or flow, on HMDB51 / UCF101-style frames; or ECO-lite.
+
+ECO-lite runs when the command line has an ECO-only flag (--arch, --modality, --train_list, --val_list,
+--num_segments, --config_path, --evaluate, ...) or --model eco_lite: see src/eco_lite/train.py and docs/eco_lite.md.
 
     python train.py --dataset ucf101 --mode rgb --video_path DATA/rgb/ucf101/jpg \
         --annotation_path DATA/rgb/ucf101/annotation/ucf101_01.json --checkpoint_path rgb_imagenet.ckpt
@@ -13,6 +16,7 @@ import src.runtime  # noqa: F401  (first: oneDNN AVX2 cap before MindSpore loads
 from config import checkpoints_to_keep, parse_train_args, print_config, write_config
 from src.data.i3d_dataset import I3DClipDataset
 from src.data.pipeline import create_dataset
+from src.eco_lite.config import select_model
 from src.i3d.checkpoint import CheckpointError
 from src.i3d.finetune import build_optimizer, build_train_cell, build_training_network
 from src.i3d.schedule import lr_at_epoch, lr_per_step
@@ -21,6 +25,15 @@ from src.training import LoopSettings, TrainingError, fit
 
 
 def main(argv=None):
+    model, argv = select_model(sys.argv[1:] if argv is None else argv, "train")
+    if model == "eco_lite":
+        from src.eco_lite.train import main as train_eco_lite
+
+        return train_eco_lite(argv)
+    return train_i3d(argv)
+
+
+def train_i3d(argv):
     args = parse_train_args(argv)
     rank, group_size = init_context(args.device_target, args.context, args.device_id, args.seed, args.distributed)
     run_dir = f"{args.save_dir.rstrip('/')}/{args.dataset}_{args.mode}"
@@ -83,7 +96,8 @@ def main(argv=None):
     if state["best_top1"] is not None:
         print(f"best val top1: {state['best_top1']:.4f} (epoch {state['best_epoch']})")
     print("Finished training.")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -61,6 +61,14 @@ def top_k_accuracy(scores, labels, k):
     return float(np.mean(np.any(top == labels[:, None], axis=1)))
 
 
+def cross_entropy(scores, labels):
+    """Mean over rows of the softmax cross-entropy of the logits `scores` with integer `labels`, in float64."""
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=1))
+    return float(np.mean(log_norm - shifted[np.arange(len(labels)), labels]))
+
+
 def confusion_matrix(predictions, labels, num_classes):
     """(num_classes, num_classes) counts: row = true label, column = prediction."""
     predictions, labels = np.asarray(predictions, dtype=np.int64), np.asarray(labels, dtype=np.int64)

@@ -1,10 +1,13 @@
 """The training loop shared by the models: per-epoch deterministic data, checkpoints, resume, evaluation, logs.
 
 One epoch = one freshly created dataset for that epoch (`make_dataset(epoch)`), so augmentation and order depend only
-on (seed, epoch) and a resumed run sees the same data as an uninterrupted one; the learning rate is a per-step list
-inside the optimizer, whose step counter is saved in every checkpoint, so the schedule resumes exactly too.
+on (seed, epoch) and a resumed run sees the same data as an uninterrupted one. The learning rate follows an
+`EpochSchedule`: either a per-step list inside the optimizer (I3D: its step counter is saved in every checkpoint) or a
+value the schedule sets at each epoch start and may change after each evaluation (ECO-lite's plateau rule: its state
+goes into train_state.json with every checkpoint). Either way a resumed run continues exactly.
 Checkpoints are `<prefix>-<epoch>_<steps>.ckpt` (network + optimizer state), written under a temporary name and
-renamed; only the newest `keep` are kept, plus `<prefix>-best.ckpt` (best validation top-1). Only rank 0 writes.
+renamed; only the newest `keep` are kept, plus the best-validation-top-1 network (`<prefix>-best.ckpt` unless
+settings.best_path says otherwise). Only rank 0 writes.
 """
 import json
 import math
@@ -27,6 +30,40 @@ class TrainingError(Exception):
     """A training run that cannot start or continue; the message says what to change."""
 
 
+class EpochSchedule:
+    """The learning rate of each epoch, for fit.
+
+    lr_for(epoch) is the rate in force during that 0-based epoch; begin_epoch(epoch) runs before it trains (a schedule
+    that owns the optimizer's rate sets it there); observe(metrics) runs after each evaluation; state()/load_state()
+    carry whatever observe changed across a resume.
+    """
+
+    def lr_for(self, epoch):
+        raise NotImplementedError
+
+    def begin_epoch(self, epoch):
+        pass
+
+    def observe(self, metrics):
+        pass
+
+    def state(self):
+        return {}
+
+    def load_state(self, state):
+        pass
+
+
+class FunctionSchedule(EpochSchedule):
+    """A fixed rate per epoch (e.g. reported from a per-step list that lives in the optimizer)."""
+
+    def __init__(self, lr_of_epoch):
+        self.lr_of_epoch = lr_of_epoch
+
+    def lr_for(self, epoch):
+        return self.lr_of_epoch(epoch)
+
+
 @dataclass
 class LoopSettings:
     run_dir: Path
@@ -37,6 +74,9 @@ class LoopSettings:
     resume: bool = False
     rank: int = 0
     progress: bool = True
+    best_path: Path = None          # default: <run_dir>/checkpoints/<prefix>-best.ckpt
+    eval_frequency: int = 1         # evaluate after every n-th epoch, and after the last
+    resume_flag: str = "--resume"   # how the entry point spells "continue this run", for messages
 
 
 class CheckpointManager:
@@ -100,32 +140,47 @@ class RunLog:
                 handle.write(json.dumps(entry) + "\n")
 
 
-def fit(train_cell, network, make_dataset, steps_per_epoch, lr_of_epoch, settings, evaluate=None):
+def _resume_state(run_dir, epoch, path, schedule):
+    """best_top1/best_epoch (and the schedule's state) saved with the checkpoint of `epoch`."""
+    state_path = run_dir / STATE_FILE
+    saved = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    if saved.get("epoch") != epoch:
+        if schedule.state():
+            raise TrainingError(f"cannot resume from {path}: {state_path} does not hold the state of epoch {epoch} "
+                                "(e.g. the run stopped while saving it); delete that checkpoint to resume from the "
+                                "one before")
+        return {}
+    schedule.load_state(saved.get("schedule", {}))
+    return {k: saved[k] for k in ("best_top1", "best_epoch")}
+
+
+def fit(train_cell, network, make_dataset, steps_per_epoch, schedule, settings, evaluate=None):
     """Train from the start (or the newest checkpoint with settings.resume) to settings.num_epochs.
 
     make_dataset(epoch) -> a batched MindSpore dataset yielding (clip, label, ...) for that 0-based epoch;
-    lr_of_epoch(epoch) -> the learning rate in force (for the log); evaluate(network) -> {'top1': ..., ...} or None.
-    Returns the final state dict (epoch, best_top1, best_epoch).
+    schedule: an EpochSchedule, or a function epoch -> learning rate in force (for the log);
+    evaluate(network) -> {'top1': ..., ...} or None. Returns the final state dict (epoch, best_top1, best_epoch).
     """
+    if not isinstance(schedule, EpochSchedule):
+        schedule = FunctionSchedule(schedule)
     run_dir = Path(settings.run_dir)
     writer = settings.rank == 0
     checkpoints = CheckpointManager(run_dir / "checkpoints", settings.prefix, settings.keep_checkpoints)
+    best_path = Path(settings.best_path) if settings.best_path else checkpoints.best_path
     state = {"epoch": 0, "best_top1": None, "best_epoch": None}
     existing = checkpoints.periodic()
     if settings.resume:
         if existing:
             epoch, path = existing[-1]
             restore(train_cell, path)
-            state_path = run_dir / STATE_FILE
-            saved = json.loads(state_path.read_text()) if state_path.is_file() else {}
-            state.update({k: saved[k] for k in ("best_top1", "best_epoch") if saved.get("epoch") == epoch},
-                         epoch=epoch)
+            state.update(_resume_state(run_dir, epoch, path, schedule), epoch=epoch)
             print(f"Resuming from {path} (epoch {epoch} of {settings.num_epochs})", flush=True)
         else:
-            print(f"--resume: no checkpoint in {checkpoints.directory}; starting from epoch 0", flush=True)
+            print(f"{settings.resume_flag}: no checkpoint in {checkpoints.directory}; starting from epoch 0",
+                  flush=True)
     elif existing and writer:
         raise TrainingError(f"{checkpoints.directory} already holds checkpoints ({existing[-1][1].name}); pass "
-                            "--resume to continue that run, or choose another --save_dir")
+                            f"{settings.resume_flag} to continue that run, or choose another --save_dir")
     if writer:
         run_dir.mkdir(parents=True, exist_ok=True)
     log = RunLog(run_dir, writer)
@@ -135,6 +190,7 @@ def fit(train_cell, network, make_dataset, steps_per_epoch, lr_of_epoch, setting
 
     show_progress = settings.progress and sys.stderr.isatty()
     for epoch in range(state["epoch"], settings.num_epochs):
+        schedule.begin_epoch(epoch)
         network.set_train(True)
         started, losses = time.time(), []
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{settings.num_epochs}", unit="step",
@@ -153,21 +209,23 @@ def fit(train_cell, network, make_dataset, steps_per_epoch, lr_of_epoch, setting
         log.line(f"epoch: {done} step: {len(losses)}, loss is {losses[-1]:.6f}")
         log.line(f"epoch time: {seconds * 1000:.3f} ms, per step time: {seconds * 1000 / max(1, len(losses)):.3f} ms")
         entry = {"epoch": done, "steps": len(losses), "loss": sum(losses) / len(losses), "last_loss": losses[-1],
-                 "lr": lr_of_epoch(epoch), "epoch_time_s": round(seconds, 3)}
-        metrics = evaluate(network) if evaluate else None
+                 "lr": schedule.lr_for(epoch), "epoch_time_s": round(seconds, 3)}
+        due = done % settings.eval_frequency == 0 or done == settings.num_epochs
+        metrics = evaluate(network) if evaluate and due else None
         if metrics:
             entry.update({f"val_{name}": value for name, value in metrics.items()})
             log.line("val " + "  ".join(f"{name}: {value:.4f}" for name, value in metrics.items()))
             if state["best_top1"] is None or metrics["top1"] > state["best_top1"]:
                 state.update(best_top1=metrics["top1"], best_epoch=done)
                 if writer:
-                    checkpoints.save(network, checkpoints.best_path)
-                    log.line(f"best val top1 {metrics['top1']:.4f} at epoch {done} -> {checkpoints.best_path}")
+                    checkpoints.save(network, best_path)
+                    log.line(f"best val top1 {metrics['top1']:.4f} at epoch {done} -> {best_path}")
+            schedule.observe(metrics)
         state["epoch"] = done
         log.record(entry)
         if writer and (done % settings.checkpoint_frequency == 0 or done == settings.num_epochs):
             checkpoints.save_epoch(train_cell, done, len(losses))
-            atomic_write_text(run_dir / STATE_FILE, json.dumps(state) + "\n")
+            atomic_write_text(run_dir / STATE_FILE, json.dumps(dict(state, schedule=schedule.state())) + "\n")
     # Data-parallel ranks must end with identical weights; the launchers' tests compare this line across ranks.
     checksum = sum(float(abs(p.asnumpy().astype("float64")).sum()) for p in network.trainable_params())
     print(f"rank {settings.rank} weights checksum: {checksum:.10e}", flush=True)

@@ -16,15 +16,21 @@ SCALE_SIZE = 256
 BGR_MEAN = (104, 117, 128)
 
 
-def eco_transforms(train):
+def eval_scale_size(input_size):
+    """Short side before the evaluation centre crop: 256 for 224, in the same ratio for other sizes (128 for 112)."""
+    return round(SCALE_SIZE * input_size / INPUT_SIZE)
+
+
+def eco_transforms(train, input_size=INPUT_SIZE):
     """(frame transform, value transform): uint8 BGR frames -> float32 BGR minus the Caffe means, no /255.
 
-    Training: one multi-scale crop and one flip per clip; evaluation: short side 256, centre crop 224.
+    Training: one multi-scale crop, resized to input_size, and one flip per clip; evaluation: short side
+    eval_scale_size(input_size) (256 for the published 224), centre crop input_size.
     """
     if train:
-        spatial = [MultiScaleCrop(INPUT_SIZE, scales=(1, .875, .75, .66)), RandomHorizontalFlip()]
+        spatial = [MultiScaleCrop(input_size, scales=(1, .875, .75, .66)), RandomHorizontalFlip()]
     else:
-        spatial = [ResizeShortSide(SCALE_SIZE), CenterCrop(INPUT_SIZE)]
+        spatial = [ResizeShortSide(eval_scale_size(input_size)), CenterCrop(input_size)]
     return Compose(spatial), SubtractMean(BGR_MEAN)
 
 
@@ -38,7 +44,7 @@ def _listed_video(frame_dir, n_frames, label):
 
 
 class ECOSegmentDataset(FrameClipSource):
-    """Items (clip float32 (3 * num_segments, 224, 224), label int32, index int32), in list order.
+    """Items (clip float32 (3 * num_segments, input_size, input_size), label int32, index int32), in list order.
 
     The clip stacks the frames on the channel axis as [B1, G1, R1, B2, G2, R2, ...] (the seed's
     Stack(roll=True) then HWC -> CHW). Relative frame_dir paths are resolved against the current working
@@ -48,12 +54,12 @@ class ECOSegmentDataset(FrameClipSource):
     """
 
     def __init__(self, list_file, num_segments=4, train=True, seed=0, image_template=ECO_RGB_TEMPLATE,
-                 skip_missing=False):
+                 skip_missing=False, input_size=INPUT_SIZE):
         super().__init__(seed)
         self.num_segments = int(num_segments)
         self.train = train
         self.templates, self.grayscale = (image_template,), False
-        self.frame_transform, self.value_transform = eco_transforms(train)
+        self.frame_transform, self.value_transform = eco_transforms(train, input_size)
         self.videos = check_videos([_listed_video(*line) for line in read_list_file(list_file)],
                                    skip_missing, f"ECO list {list_file}")
         self.labels = [video.label for video in self.videos]

@@ -1,6 +1,8 @@
-"""ECO-lite (2-D BN-Inception trunk + 3-D ResNet) for video action recognition: network and checkpoint loading.
+"""ECO-lite (2-D BN-Inception trunk + 3-D ResNet) for video action recognition: network and checkpoint loading here;
+options (config), training (train, schedule, cells), evaluation (evaluate) and export (export) in the submodules that
+train.py, eval.py and export.py dispatch to.
 
-See docs/eco_lite.md for a runnable example.
+See docs/eco_lite.md for runnable examples.
 """
 import src.runtime  # noqa: F401  (caps oneDNN at AVX2 before MindSpore loads)
 from src.eco_lite.checkpoint import CheckpointError, load_eco_checkpoint, load_eco_parameters, save_eco_checkpoint

@@ -22,6 +22,18 @@ BLOCK3A_WIDTHS = (64, (64, 64), (64, 96, 96), 32)
 BLOCK3B_WIDTHS = (64, (64, 96), (64, 96, 96), 64)
 
 
+def zero_pad_hw(x, leading):
+    """One zero row and column at the bottom/right of (N, C, H, W), and at the top/left too when `leading`.
+
+    Spelled as concatenations because ONNX export refuses ops.pad (PadV3) and MindSpore's padded 2-D pools (which it
+    runs as 3-D pools); the values are those of ops.pad.
+    """
+    row = ops.zeros_like(x[:, :, :1, :])
+    x = ops.concat((row, x, row) if leading else (x, row), axis=2)
+    column = ops.zeros_like(x[:, :, :, :1])
+    return ops.concat((column, x, column) if leading else (x, column), axis=3)
+
+
 class ConvBNReLU2d(nn.Cell):
     """Conv2d (with bias, explicit padding) -> BatchNorm2d -> ReLU; the seed's Conv2dBlock, same attribute names."""
 
@@ -56,7 +68,7 @@ class Inception2d(nn.Cell):
         self.out_channels = b1 + b2 + b3 + pool_projection
 
     def construct(self, x):
-        pooled = self.avgpool(ops.pad(x, (1, 1, 1, 1)))
+        pooled = self.avgpool(zero_pad_hw(x, leading=True))
         return ops.concat((self.b1(x), self.b2(x), self.b3(x), self.b4(pooled)), axis=1)
 
 
@@ -71,7 +83,7 @@ class CeilMaxPool2d(nn.Cell):
         self.pool = nn.MaxPool2d(kernel_size=3, stride=2, pad_mode="valid")
 
     def construct(self, x):
-        return self.pool(ops.pad(x, (0, 1, 0, 1)))
+        return self.pool(zero_pad_hw(x, leading=False))
 
 
 def conv3d(in_channels, out_channels, stride=1):
