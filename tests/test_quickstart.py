@@ -1,6 +1,7 @@
 """The README's main command, scripts/quickstart.sh, run whole at a tiny size: sample videos -> frames, flow,
 annotations -> I3D rgb and flow training -> joint evaluation -> MINDIR and ONNX export -> ONNX evaluation ->
-results table with the ONNX-equals-MindSpore check; then run again, which must skip the finished work."""
+ECO-lite training, evaluation and export -> results table with the ONNX-equals-MindSpore check; then run again,
+which must skip the finished work."""
 import os
 import re
 import subprocess
@@ -11,7 +12,8 @@ from src.evaluation import load_scores
 from tests.helpers import REPO_ROOT
 
 TINY = {"SAMPLE_DATASET_ARGS": "--num_classes 3 --groups 3 --clips 2 --num_frames 10 --width 48 --height 32",
-        "SAMPLE_FRAME_SIZE": "32", "QUICKSTART_EPOCHS": "1", "QUICKSTART_BATCH": "4", "DEVICE_TARGET": "CPU"}
+        "SAMPLE_FRAME_SIZE": "32", "QUICKSTART_EPOCHS": "1", "QUICKSTART_ECO_EPOCHS": "1", "QUICKSTART_BATCH": "4",
+        "DEVICE_TARGET": "CPU"}
 
 
 def run_quickstart(work):
@@ -37,10 +39,15 @@ def test_quickstart_runs_the_whole_chain(quickstart):
         assert (run / "train_log.jsonl").read_text().count("\n") == 1
         for suffix in ("mindir", "onnx"):
             assert (work / f"export/i3d_{mode}.{suffix}").stat().st_size > 1_000_000
+    assert list((work / "eco_lite/ecolite_ucf101/checkpoints").glob("eco-1_*.ckpt"))
+    for suffix in ("mindir", "onnx"):
+        assert (work / f"export/ecolite.{suffix}").stat().st_size > 1_000_000
+    assert re.search(r"^\{'Loss': [0-9.]+, 'Top1-Acc': [0-9.]+, 'Top5-Acc': [0-9.]+\}$", stdout, re.MULTILINE)
     table = (work / "results/results.md").read_text()
     assert table in stdout
     rows = re.findall(r"^\| (MindSpore|ONNX) \| (rgb|flow|joint) \| 6 \| ", table, re.MULTILINE)
     assert len(rows) == 6
+    assert re.search(r"^\| ECO-lite \| rgb \| 6 \| ", table, re.MULTILINE)
     assert len(re.findall(r"^- (rgb|flow|joint): 6/6 videos predicted the same class", table, re.MULTILINE)) == 3
 
 
@@ -58,5 +65,5 @@ def test_quickstart_rerun_skips_finished_work(quickstart):
     checkpoints = sorted((work / "i3d").rglob("*.ckpt"))
     stamps = [path.stat().st_mtime_ns for path in checkpoints]
     stdout = run_quickstart(work)
-    assert stdout.count("Nothing to do: already trained 1 of 1 epochs") == 2
+    assert stdout.count("Nothing to do: already trained 1 of 1 epochs") == 3
     assert [path.stat().st_mtime_ns for path in checkpoints] == stamps

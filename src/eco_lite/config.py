@@ -252,6 +252,10 @@ def build_parser(defaults, prog="train.py"):
                                 help=help_text)
         else:
             parser.add_argument(*flags, dest=key, type=convert, help=help_text)
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bars (they show only on a terminal anyway)")
+    parser.add_argument("--report_dir", help="evaluation: also write eco_lite_confusion_matrix.png and "
+                                             "eco_lite_per_class_accuracy.csv here (not a config-file key)")
     parser.set_defaults(**{key: value for key, value in defaults.items() if key != "device_id"})
     return parser
 
@@ -312,6 +316,8 @@ def _finish(args, file_device_id, training):
     if training:
         lists["train_list"] = _list_labels("train_list", args.train_list)
     _check_labels(args, lists)
+    if training and not args.evaluate and args.report_dir:
+        raise ConfigError("--report_dir is for evaluation (eval.py, or train.py --evaluate True)")
     if not training or args.evaluate:
         if not args.resume:
             raise ConfigError("--resume: give the checkpoint to evaluate")

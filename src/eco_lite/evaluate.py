@@ -6,13 +6,14 @@
 Every validation video is scored once (the seed dropped the last partial batch) through src.evaluation, the code I3D
 uses. Prints the seed's line `{'Loss': ..., 'Top1-Acc': ..., 'Top5-Acc': ...}` (Loss: the mean cross-entropy over the
 videos; the seed averaged per-batch means) and the mean class accuracy. A missing checkpoint is an error (the seed went
-on with random weights, spec E-13), and so is a checkpoint whose head has another class count.
+on with random weights, spec E-13), and so is a checkpoint whose head has another class count. --report_dir writes the
+confusion matrix and per-class accuracy as I3D's evaluation does (src.evaluation.write_report).
 """
 import sys
 
 import src.runtime  # noqa: F401  (first: oneDNN AVX2 cap before MindSpore loads)
 from src.eco_lite.config import fail, parse_args
-from src.evaluation import EVAL_ERRORS, cross_entropy, evaluate_stream, save_scores
+from src.evaluation import EVAL_ERRORS, cross_entropy, evaluate_stream, save_scores, write_report
 from src.runtime import init_context
 
 
@@ -22,7 +23,7 @@ def score(network, source, args):
 
     network.set_train(False)
     result = evaluate_stream(lambda clips: network(ms.Tensor(clips)).asnumpy(), source, args.batch_size,
-                             num_workers=args.num_workers, progress=sys.stderr.isatty())
+                             num_workers=args.num_workers, progress=args.progress and sys.stderr.isatty())
     metrics = {"top1": result.top1, "top5": result.top5, "mean_class": result.mean_class_accuracy,
                "loss": cross_entropy(result.scores, result.labels)}
     return result, metrics
@@ -50,9 +51,13 @@ def run_evaluation(args):
         fail(str(error))
     print(seed_line(metrics), flush=True)
     print(f"Mean class accuracy: {metrics['mean_class']:.4f}", flush=True)
+    class_names = [str(label) for label in range(args.num_classes)]  # list files carry label numbers only
     if args.scores_path:
-        save_scores(args.scores_path, result, [str(label) for label in range(args.num_classes)])
+        save_scores(args.scores_path, result, class_names)
         print(f"scores saved to {args.scores_path}", flush=True)
+    if args.report_dir:
+        figure, table = write_report(args.report_dir, "eco_lite", result, class_names)
+        print(f"report: {figure}, {table}", flush=True)
     return 0
 
 

@@ -142,7 +142,7 @@ def main(argv=None):
     settings = LoopSettings(run_dir=folder, prefix=RUN_PREFIX, num_epochs=args.epochs, checkpoint_frequency=1,
                             keep_checkpoints=args.checkpoints_num_keep, resume=args.continue_training, rank=rank,
                             best_path=best_checkpoint_path(args), eval_frequency=args.eval_freq,
-                            resume_flag="--continue_training True")
+                            resume_flag="--continue_training True", progress=args.progress)
     try:
         state = fit(train_cell, network, make_dataset, steps_per_epoch, schedule, settings, evaluate)
     except TrainingError as error:
