@@ -8,3 +8,43 @@ detect_target() {
   elif [[ -e /dev/nvidia0 || -e /dev/nvidiactl ]]; then echo GPU
   else echo CPU; fi
 }
+
+# launch_data_parallel NUM RANK_TABLE LOG_DIR MASTER_PORT SCRIPT ARGS...: runs SCRIPT on NUM ranks, waits for all of
+# them and returns non-zero if any failed; logs go to LOG_DIR/worker_<rank>.log. Needs $target.
+# Ascend: one process per device with the HCCL rank table (RANK_ID = DEVICE_ID = rank, --device_id rank).
+# GPU/CPU: MindSpore's msrun (it starts its workers with the `python` on PATH); the rank table is not used.
+launch_data_parallel() {
+  local num=$1 rank_table=$2 log_dir=$3 port=$4 script=$5
+  shift 5
+  mkdir -p "$log_dir"
+  ulimit -n 65530 2>/dev/null || true
+  if [ "$target" = "Ascend" ]; then
+    if [ ! -f "$rank_table" ]; then echo "error: rank table file '$rank_table' not found" >&2; return 1; fi
+    export RANK_SIZE=$num DEVICE_NUM=$num RANK_TABLE_FILE="$(realpath "$rank_table")"
+    export HCCL_CONNECT_TIMEOUT="${HCCL_CONNECT_TIMEOUT:-6000}"
+    local pids=() i failed=0
+    for ((i = 0; i < num; i++)); do
+      RANK_ID=$i DEVICE_ID=$i "$py" -u "$script" "$@" --device_id="$i" > "$log_dir/worker_$i.log" 2>&1 &
+      pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+      if ! wait "${pids[$i]}"; then echo "error: rank $i failed: see $log_dir/worker_$i.log" >&2; failed=1; fi
+    done
+    return $failed
+  fi
+  local msrun
+  msrun="$(dirname "$py")/msrun"
+  [ -x "$msrun" ] || msrun=msrun
+  PATH="$(dirname "$py"):$PATH" "$msrun" --worker_num="$num" --local_worker_num="$num" --master_port="$port" \
+    --log_dir="$log_dir" --join=True --cluster_time_out=600 "$script" "$@" || {
+    echo "error: distributed training failed: see $log_dir/worker_<rank>.log" >&2; return 1; }
+}
+
+# run_logged LOG WHAT COMMAND...: runs COMMAND in the foreground, its output shown and saved to LOG; returns its status.
+run_logged() {
+  local log=$1 what=$2 status=0
+  shift 2
+  "$@" 2>&1 | tee "$log" || status=$?
+  [[ $status -eq 0 ]] || echo "error: $what failed with status $status; see $log" >&2
+  return "$status"
+}

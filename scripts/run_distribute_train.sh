@@ -21,28 +21,5 @@ args=(--dataset="$dataset" --mode="$mode" --num_epochs="$num_epochs" --video_pat
       --annotation_path="$annotation_path" --distributed=True --device_target="$target" --save_dir=./output_distribute/)
 [ -n "$checkpoint_path" ] && args+=(--checkpoint_path="$checkpoint_path")
 log_dir="./output_distribute/${dataset}_${mode}_logs"
-mkdir -p "$log_dir"
-ulimit -n 65530 2>/dev/null || true
 echo "device target: $target, $rank_size rank(s); logs: $log_dir/worker_<rank>.log"
-
-if [ "$target" = "Ascend" ]; then
-  if [ ! -f "$rank_table" ]; then echo "error: rank table file '$rank_table' not found" >&2; exit 1; fi
-  export RANK_SIZE=$rank_size RANK_TABLE_FILE="$(realpath "$rank_table")" HCCL_CONNECT_TIMEOUT=6000
-  pids=()
-  for ((i = 0; i < rank_size; i++)); do
-    RANK_ID=$i DEVICE_ID=$i "$py" "$root/train.py" "${args[@]}" --device_id="$i" "$@" > "$log_dir/worker_$i.log" 2>&1 &
-    pids+=($!)
-  done
-  failed=0
-  for i in "${!pids[@]}"; do
-    if ! wait "${pids[$i]}"; then echo "rank $i failed: see $log_dir/worker_$i.log" >&2; failed=1; fi
-  done
-  exit $failed
-fi
-
-export PATH="$(dirname "$py"):$PATH"  # msrun starts its workers with the `python` found on PATH
-msrun="$(dirname "$py")/msrun"
-[ -x "$msrun" ] || msrun=msrun
-"$msrun" --worker_num="$rank_size" --local_worker_num="$rank_size" --master_port="${MASTER_PORT:-8118}" \
-  --log_dir="$log_dir" --join=True --cluster_time_out=600 "$root/train.py" "${args[@]}" "$@" || {
-  echo "distributed training failed: see $log_dir/worker_<rank>.log" >&2; exit 1; }
+launch_data_parallel "$rank_size" "$rank_table" "$log_dir" "${MASTER_PORT:-8118}" "$root/train.py" "${args[@]}" "$@"

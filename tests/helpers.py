@@ -20,3 +20,20 @@ def tree_bytes(root):
     """{relative path: bytes} of every file below root, to compare whole outputs."""
     root = Path(root)
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def make_tiny_i3d_data(root):
+    """Tiny prepared UCF101-style data made with the real tools (3 classes, 12 training and 6 validation videos of
+    8 frames, 32 px): {'rgb', 'flow', 'annotation', 'root'}."""
+    from src.tools import convert_rgb_to_flow, generate_n_frames, generate_rgb_jpgs, make_sample_dataset, ucf101_json
+
+    quiet = ["--workers", "1", "--no-progress"]
+    raw, rgb, flow = root / "raw", root / "rgb", root / "flow"
+    assert make_sample_dataset.main([str(raw), "--num_classes", "3", "--groups", "3", "--clips", "2", "--num_frames",
+                                     "8", "--width", "48", "--height", "32", "--datasets", "ucf101", *quiet]) == 0
+    assert generate_rgb_jpgs.main([str(raw / "ucf101/videos"), str(rgb), "ucf101", "--size", "32", *quiet]) == 0
+    assert convert_rgb_to_flow.main(["--rgb_path", str(rgb), "--flow_path", str(flow), *quiet]) == 0
+    assert generate_n_frames.main([str(rgb), *quiet]) == 0
+    assert generate_n_frames.main([str(flow), *quiet]) == 0
+    assert ucf101_json.main([str(raw / "ucf101/splits"), str(rgb), str(root / "annotation")]) == 0
+    return {"rgb": rgb, "flow": flow, "annotation": root / "annotation/ucf101_01.json", "root": root}

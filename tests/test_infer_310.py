@@ -12,13 +12,11 @@ import numpy as np
 import pytest
 
 from src.evaluation import build_eval_source, load_scores
-from src.tools import convert_rgb_to_flow, generate_n_frames, generate_rgb_jpgs, make_sample_dataset, ucf101_json
-from tests.helpers import REPO_ROOT, run_cli, tree_bytes
+from tests.helpers import REPO_ROOT, make_tiny_i3d_data, run_cli, tree_bytes
 
 pytestmark = pytest.mark.skipif(not (shutil.which("cmake") and shutil.which("g++")),
                                 reason="building the C++ inference app needs cmake and g++ (apt-get install cmake g++)")
 
-QUIET = ["--workers", "1", "--no-progress"]
 TINY = ["--test_sample_duration=8", "--spatial_size=32", "--num_workers=1"]
 BATCH = 4  # 6 videos: two files, the second with 2 real clips and 2 padding rows
 SCRIPTS = REPO_ROOT / "scripts"
@@ -52,16 +50,7 @@ def run_app(build_dir, *args, cwd):
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("infer_data")
-    raw, rgb, flow = root / "raw", root / "rgb", root / "flow"
-    assert make_sample_dataset.main([str(raw), "--num_classes", "3", "--groups", "3", "--clips", "2", "--num_frames",
-                                     "8", "--width", "48", "--height", "32", "--datasets", "ucf101", *QUIET]) == 0
-    assert generate_rgb_jpgs.main([str(raw / "ucf101/videos"), str(rgb), "ucf101", "--size", "32", *QUIET]) == 0
-    assert convert_rgb_to_flow.main(["--rgb_path", str(rgb), "--flow_path", str(flow), *QUIET]) == 0
-    assert generate_n_frames.main([str(rgb), *QUIET]) == 0
-    assert generate_n_frames.main([str(flow), *QUIET]) == 0
-    assert ucf101_json.main([str(raw / "ucf101/splits"), str(rgb), str(root / "annotation")]) == 0
-    return {"rgb": rgb, "flow": flow, "annotation": root / "annotation/ucf101_01.json", "root": root}
+    return make_tiny_i3d_data(tmp_path_factory.mktemp("infer_data"))
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,12 @@ if [ $# -lt 2 ]; then
   echo "Usage: bash scripts/eco_lite/run_eval.sh [CHECKPOINT_PATH] [DEVICE_ID] [extra eval.py flags...]" >&2
   exit 1
 fi
-source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 checkpoint_path=$1 device_id=$2
 shift 2
 target="${DEVICE_TARGET:-$(detect_target)}"
 mkdir -p ./ecolite_logs
 log="./ecolite_logs/eval_device${device_id}.log"
 echo "ECO-lite evaluation of $checkpoint_path on $target device $device_id; log: $log"
-status=0
-"$py" -u "$root/eval.py" --dataset ucf101 --modality RGB --train_list data/ucf101_rgb_train_split_1.txt \
-  --val_list data/ucf101_rgb_val_split_1.txt --arch ECO --num_segments 4 --lr 0.001 --num_saturate 5 --epochs 60 \
-  --batch-size 16 --dropout 0.7 --consensus_type identity --rgb_prefix img_ --no_partialbn True --nesterov True \
-  --evaluate True --resume "$checkpoint_path" --device_id "$device_id" --device_target "$target" "$@" 2>&1 \
-  | tee "$log" || status=$?
-[[ $status -eq 0 ]] || echo "error: evaluation failed with status $status; see $log" >&2
-exit "$status"
+run_logged "$log" evaluation "$py" -u "$root/eval.py" "${seed_flags[@]}" --evaluate True --resume "$checkpoint_path" \
+  --device_id "$device_id" --device_target "$target" "$@"
