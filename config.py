@@ -265,6 +265,8 @@ def _add_evaluation(parser, d, model_kind):
     group.add_argument("--fusion_weights", type=parse_fusion_weights, metavar="RGB,FLOW",
                        help=f"weights of --fusion=weighted (default: {','.join(map(str, d.fusion_weights))})")
     group.add_argument("--scores_path", help="also save the per-video scores here")
+    group.add_argument("--report_dir", help="also write <stream>_confusion_matrix.png and "
+                                            "<stream>_per_class_accuracy.csv here (needs matplotlib)")
 
 
 # ----------------------------------------------------------------------------------------------- the parsers

@@ -6,10 +6,13 @@ a float32 batch (N, C, T, H, W) into logits (N, num_classes). Every item is scor
 full batch size, so fixed-batch backends work, spec I-23), clip and crop scores are averaged per video, and the two
 streams of joint evaluation are paired by video key, never by position (spec I-20).
 
-Nothing here imports MindSpore. Per-video scores can be saved and fused again offline:
+Nothing here imports MindSpore (nor matplotlib, which --report_dir's figures load when asked for). Per-video scores
+can be saved and fused again offline:
     python -m src.evaluation RGB_SCORES.npz FLOW_SCORES.npz [--fusion sum|weighted|softmax_avg] [--fusion_weights 1,1]
 """
 import argparse
+import csv
+import io
 import os
 import sys
 import tempfile
@@ -22,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from src.data.annotations import AnnotationError
+from src.data.atomic import atomic_write_text
 from src.data.frames import FrameFolderError
 from src.data.i3d_dataset import I3DClipDataset
 from src.data.multicrop import ThreeCropSource
@@ -288,6 +292,37 @@ def fuse_saved_scores(rgb_npz, flow_npz, how="sum", weights=(1.0, 1.0), skip_mis
     return joint
 
 
+# ------------------------------------------------------------------------------------------------------ reports
+
+def per_class_accuracy_csv(result, class_names):
+    """CSV text: one row per class with its index, name, validation videos, correct top-1 predictions and top-1
+    accuracy (empty for a class without videos)."""
+    matrix = confusion_matrix(result.predictions, result.labels, len(class_names))
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["class_index", "class_name", "videos", "correct", "top1_accuracy"])
+    for index, name in enumerate(class_names):
+        videos, correct = int(matrix[index].sum()), int(matrix[index, index])
+        writer.writerow([index, name, videos, correct, f"{correct / videos:.4f}" if videos else ""])
+    return text.getvalue()
+
+
+def write_report(report_dir, name, result, class_names):
+    """<report_dir>/<name>_confusion_matrix.png and <name>_per_class_accuracy.csv; returns their paths."""
+    from src.plots import plot_confusion_matrix  # matplotlib only when a report is asked for
+
+    if result.scores.shape[1] != len(class_names):
+        raise EvaluationError(f"{result.scores.shape[1]} scores per video but {len(class_names)} class names")
+    report_dir = Path(report_dir)
+    table = report_dir / f"{name}_per_class_accuracy.csv"
+    atomic_write_text(table, per_class_accuracy_csv(result, class_names))
+    figure = plot_confusion_matrix(confusion_matrix(result.predictions, result.labels, len(class_names)), class_names,
+                                   report_dir / f"{name}_confusion_matrix.png",
+                                   f"{name}: top-1 {result.top1:.4f}, mean class accuracy "
+                                   f"{result.mean_class_accuracy:.4f} ({len(result.keys)} videos)")
+    return figure, table
+
+
 # ------------------------------------------------------------------------------------------------- entry points
 
 def build_eval_source(video_root, annotation_path, mode, sample_duration, spatial_size, num_clips=1, num_crops=1,
@@ -348,7 +383,8 @@ def _clips_per_video(args):
 
 def run_evaluation(args, make_predictor, joint_lines=(EVAL_JOINT_LINE,)):
     """Build each stream's validation source, score it with make_predictor's model, fuse in joint mode, print the
-    seed's lines and save the scores (--scores_path). Returns {'rgb'|'flow'|'joint': EvalResult}.
+    seed's lines, save the scores (--scores_path) and the per-stream report (--report_dir: confusion matrix PNG,
+    per-class accuracy CSV). Returns {'rgb'|'flow'|'joint': EvalResult}.
 
     make_predictor(stream, model_path, num_classes) -> (predict_batch, batch_size) is the only backend-specific
     part (a MindSpore checkpoint in eval.py, an onnxruntime session in eval_onnx.py).
@@ -390,6 +426,10 @@ def run_evaluation(args, make_predictor, joint_lines=(EVAL_JOINT_LINE,)):
         for name, path in scores_paths(args.scores_path, tuple(results)).items():
             save_scores(path, results[name], class_names[name])
             print(f"{name} scores saved to {path}", flush=True)
+    if args.report_dir:
+        for name, result in results.items():
+            figure, table = write_report(args.report_dir, name, result, class_names[name])
+            print(f"{name} report: {figure}, {table}", flush=True)
     print(f"total_time: {time.time() - start:.1f} s", flush=True)
     return results
 
