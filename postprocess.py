@@ -9,6 +9,13 @@ padding rows of the last batch are dropped using preprocess.py's record, and the
 exactly the real samples. The last line is the seed's `eval result: top_1 X%`. --scores_path saves the per-video
 scores in eval.py's format, so `python -m src.evaluation RGB.npz FLOW.npz` fuses offline rgb and flow results.
 Exit status 1 with one `error: ...` line for missing or mis-sized files.
+
+ECO-lite (the seed's ECO postprocess, spec B.9.3) is the same script: when --label_path names the labels of
+get_310_eval_dataset.py (its record says so), batch i's logits are read from <result_path>/eval_predict_<i>_.bin, the
+class count comes from the result files' size (--num_classes, if given, must agree) and the output is the seed's line
+`Total data: N, top1 accuracy: x, top5 accuracy: y.` over the real samples only (the padding is left out).
+
+    python postprocess.py --result_path ./result_Files --label_path ./eval_data/label/ --batch_size 16
 """
 import json
 import sys
@@ -17,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from config import parse_postprocess_args
+from get_310_eval_dataset import INFO_FORMAT as ECO_INFO_FORMAT
 from preprocess import INFO_FILE, INFO_FORMAT
 from src.evaluation import EvalResult, save_scores
 
@@ -37,7 +45,7 @@ def read_record(label_path):
                                "(the seed's pickled label lists carry no sample count)") from None
     except (OSError, ValueError) as error:
         raise PostprocessError(f"{info_path}: unreadable ({error})") from None
-    if info.get("format") != INFO_FORMAT:
+    if info.get("format") not in (INFO_FORMAT, ECO_INFO_FORMAT):
         raise PostprocessError(f"{info_path}: not a record of this preprocess.py (format {info.get('format')!r})")
     label_file = label_path if label_path.is_file() else folder / info["label_file"]
     return info, label_file
@@ -59,13 +67,33 @@ def read_labels(label_file, info):
     return labels
 
 
+def result_files(result_path, info):
+    """The app's result file of every input file: the record's result_files (ECO-lite), else <input stem>_0.bin."""
+    names = info.get("result_files") or [f"{Path(name).stem}_0.bin" for name in info["data_files"]]
+    return [Path(result_path) / name for name in names]
+
+
+def classes_from_results(result_path, info):
+    """ECO-lite: the class count the result files hold (all files must agree)."""
+    batch, sizes = info["batch_size"], set()
+    for path in result_files(result_path, info):
+        if path.is_file():
+            sizes.add(path.stat().st_size)
+    if len(sizes) > 1:
+        raise PostprocessError(f"the result files in {result_path} differ in size ({', '.join(map(str, sorted(sizes)))}"
+                               " bytes): they do not come from one model")
+    size = sizes.pop() if sizes else 0
+    if size == 0 or size % (batch * 4):
+        return None  # read_scores names the missing or mis-sized file
+    return size // (batch * 4)
+
+
 def read_scores(result_path, info, num_classes):
     """(num_samples, num_classes) logits from the result files, padding rows dropped."""
     batch = info["batch_size"]
     expected = batch * num_classes * 4
     scores = []
-    for name in info["data_files"]:
-        path = Path(result_path) / f"{Path(name).stem}_0.bin"
+    for path in result_files(result_path, info):
         if not path.is_file():
             raise PostprocessError(f"result file not found: {path} (did the inference app run over all "
                                    f"{info['num_batches']} input files?)")
@@ -85,10 +113,18 @@ def postprocess(args):
         if given is not None and given != info[flag]:
             raise PostprocessError(f"--{flag.replace('_', '-')}={given}, but {args.label_path} holds "
                                    f"{flag.replace('_', ' ')} {info[flag]}")
-    num_classes = args.num_classes or info["num_classes"]
+    eco = info["format"] == ECO_INFO_FORMAT
+    num_classes = args.num_classes or (eco and classes_from_results(args.result_path, info)) or info["num_classes"]
     labels = read_labels(label_file, info)
     scores = read_scores(args.result_path, info, num_classes)
     result = EvalResult.from_scores(info["video_keys"], labels, scores)
+    if eco:
+        if args.scores_path:
+            save_scores(args.scores_path, result, [str(label) for label in range(num_classes)])
+            print(f"scores saved to {args.scores_path}", flush=True)
+        print(f"Total data: {info['num_samples']}, top1 accuracy: {result.top1}, top5 accuracy: {result.top5}.",
+              flush=True)
+        return result
     padding = info["batch_size"] - info["last_batch_size"]
     print(f"{info['dataset']} {info['mode']}: {info['num_samples']} samples in {info['num_batches']} file(s) of "
           f"{info['batch_size']} ({padding} padding row(s) left out)", flush=True)

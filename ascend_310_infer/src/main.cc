@@ -1,13 +1,16 @@
 // Offline inference over a folder of raw float32 input files (see docs/offline_inference.md):
 //   main --mindir_path=MODEL --input0_path=DIR [--device_id=N] [--backend=auto|onnxruntime|mindspore]
-//        [--result_path=./result_Files] [--time_path=./time_Result]
+//        [--result_path=./result_Files] [--time_path=./time_Result] [--result_name=index|predict]
 // Every DIR/*.bin (natural order) must hold exactly one model input; output i of input "x.bin" is written raw to
-// RESULT/x_<i>.bin, as the seed's app did. Per-file and mean inference times are printed, and the mean line is also
+// RESULT/x_<i>.bin, as the seed's I3D app did (--result_name=index), or, with --result_name=predict (the seed's
+// ECO-lite app), output 0 of "eval_data_5_.bin" to RESULT/eval_predict_5_.bin: the first "data" of the name becomes
+// "predict" (outputs i > 0: eval_predict_5__<i>.bin). Per-file and mean inference times are printed, and the mean line is also
 // written to TIME/test_perform_static.txt. Any error prints one "error: ..." line and exits with status 1 (2 for bad
 // flags), before any result is written when the model or the inputs do not fit.
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -24,7 +27,7 @@ namespace {
 
 const char kUsage[] =
     "usage: main --mindir_path=MODEL --input0_path=DIR [--device_id=N] [--backend=auto|onnxruntime|mindspore]\n"
-    "            [--result_path=DIR] [--time_path=DIR]\n"
+    "            [--result_path=DIR] [--time_path=DIR] [--result_name=index|predict]\n"
     "  MODEL: .mindir (MindSpore backend, Ascend 310) or .onnx (ONNX Runtime backend, CPU); --model_path is an alias\n"
     "  DIR: folder of raw float32 *.bin files, each exactly one model input\n";
 
@@ -35,6 +38,7 @@ struct Options {
   std::string backend = "auto";
   std::string result_dir = "./result_Files";
   std::string time_dir = "./time_Result";
+  std::string result_name = "index";
 };
 
 class UsageError : public InferError {
@@ -62,7 +66,8 @@ Options ParseOptions(int argc, char **argv) {
   const std::map<std::string, std::string *> text_flags = {
       {"mindir_path", &options.model_path},  {"model_path", &options.model_path},
       {"input0_path", &options.input_dir},   {"backend", &options.backend},
-      {"result_path", &options.result_dir},  {"time_path", &options.time_dir}};
+      {"result_path", &options.result_dir},  {"time_path", &options.time_dir},
+      {"result_name", &options.result_name}};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -89,6 +94,9 @@ Options ParseOptions(int argc, char **argv) {
     }
   }
   if (options.model_path.empty()) throw UsageError("--mindir_path (the model file) is required");
+  if (options.result_name != "index" && options.result_name != "predict") {
+    throw UsageError("--result_name must be index or predict, got '" + options.result_name + "'");
+  }
   return options;
 }
 
@@ -135,10 +143,28 @@ void CheckInputSizes(const std::vector<std::string> &files, size_t expected, con
   }
 }
 
+// Name of output `index` of input `file`: "x_<index>.bin" (index), or the name with its first "data" replaced by
+// "predict" (predict; the seed's ECO-lite naming), with "_<index>" before ".bin" for outputs after the first.
+std::string ResultName(const std::string &file, size_t index, const std::string &naming) {
+  if (naming == "index") return StemToFirstDot(file) + "_" + std::to_string(index) + ".bin";
+  std::string name = std::filesystem::path(file).filename().string();
+  name.replace(name.find("data"), 4, "predict");
+  if (index == 0) return name;
+  return name.substr(0, name.size() - 4) + "_" + std::to_string(index) + ".bin";
+}
+
 int Run(const Options &options) {
   if (!IsRegularFile(options.model_path)) throw InferError("model file not found: " + options.model_path);
   const std::string backend_name = ResolveBackend(options);
   const std::vector<std::string> files = ListInputFiles(options.input_dir);
+  if (options.result_name == "predict") {
+    for (const auto &file : files) {
+      if (std::filesystem::path(file).filename().string().find("data") == std::string::npos) {
+        throw InferError("--result_name=predict names results by replacing \"data\" in the input name, and " + file +
+                         " has none (expected e.g. eval_data_0_.bin)");
+      }
+    }
+  }
   std::unique_ptr<InferenceBackend> backend = CreateBackend(backend_name);
   backend->Load(options.model_path, options.device_id);
   const std::vector<int64_t> shape = backend->InputShape();
@@ -160,7 +186,7 @@ int Run(const Options &options) {
     const auto end = std::chrono::steady_clock::now();
     times_ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
     for (size_t i = 0; i < outputs.size(); ++i) {
-      const std::string result = options.result_dir + "/" + StemToFirstDot(file) + "_" + std::to_string(i) + ".bin";
+      const std::string result = options.result_dir + "/" + ResultName(file, i, options.result_name);
       WriteFileAtomic(result, outputs[i].bytes.data(), outputs[i].bytes.size());
     }
     std::cout << file << ": " << std::fixed << std::setprecision(3) << times_ms.back() << " ms, " << outputs.size()
