@@ -3,7 +3,7 @@
 #   install everything into .venv; make the sample videos and prepare them with the seed's tools;
 #   train I3D rgb and flow from scratch; evaluate rgb, flow and joint; export MINDIR and ONNX; evaluate the ONNX
 #   models through onnxruntime; print one results table and check ONNX predicts what MindSpore predicts;
-#   train, evaluate and export ECO-lite.
+#   train, evaluate and export ECO-lite; classify one raw video with the demo; plot the training curves.
 # Every step is resumable: run it again and finished work is skipped (training continues from its checkpoints).
 # Usage: bash scripts/quickstart.sh [WORK_DIR, default work_dirs/quickstart]
 #   QUICKSTART_EPOCHS, QUICKSTART_ECO_EPOCHS and QUICKSTART_BATCH override the I3D epochs (30), the ECO-lite epochs
@@ -47,7 +47,7 @@ joint_data=(--video_path "$data/rgb/ucf101/jpg" --annotation_path "$data/rgb/ucf
 step "I3D: evaluate rgb, flow and joint (the final checkpoints)"
 "$py" eval.py --dataset ucf101 --test_mode joint --rgb_path "$rgb_ckpt" --flow_path "$flow_ckpt" "${joint_data[@]}" \
   --num_classes "$num_classes" "${clip[@]}" "${eval_clips[@]}" --batch_size "$batch" --num_workers 2 \
-  --scores_path "$work/results/mindspore_scores.npz"
+  --scores_path "$work/results/mindspore_scores.npz" --report_dir "$work/results/report"
 
 for mode in rgb flow; do
   ckpt="$rgb_ckpt"; [[ $mode == flow ]] && ckpt="$flow_ckpt"
@@ -82,6 +82,17 @@ for format in MINDIR ONNX; do
     --file_name "$work/export/ecolite"
 done
 
+demo_video="$data/raw/ucf101/videos/$(head -1 "$data/raw/ucf101/splits/testlist01.txt" | tr -d '\r')"
+step "Demo: a raw test video -> frames and TV-L1 flow in memory -> I3D joint top-5 -> $work/results/demo.gif"
+"$py" demo.py "$demo_video" --mode joint --rgb_path "$rgb_ckpt" --flow_path "$flow_ckpt" \
+  --label_map "$data/raw/ucf101/label_map.txt" --spatial_size 64 --sample_duration 16 \
+  --frame_size "${SAMPLE_FRAME_SIZE:-96}" --out_video "$work/results/demo.gif"
+
+step "Training curves -> $work/results/*_curves.png"
+for run in "$work/i3d/ucf101_rgb" "$work/i3d/ucf101_flow" "$eco_run"; do
+  "$py" -m src.tools.plot_training "$run/train_log.jsonl" --out "$work/results/$(basename "$run")_curves.png"
+done
+
 step "Results (test split 1 of the sample dataset)"
 "$py" -m src.tools.results_table "MindSpore=$work/results/mindspore_scores.npz" "ONNX=$work/results/onnx_scores.npz" \
   "ECO-lite=$work/results/ecolite_rgb.npz" --same_predictions MindSpore,ONNX --out "$work/results/results.md"
@@ -94,4 +105,4 @@ echo "  ECO-lite frames and lists     : $work/data/eco/{ucf101_frames,lists}"
 echo "  I3D runs (logs, checkpoints)  : $work/i3d/ucf101_{rgb,flow}/"
 echo "  ECO-lite run, best checkpoint : $eco_run/, $work/eco_lite/ucf101bestacc.ckpt"
 echo "  exported models               : $work/export/{i3d_rgb,i3d_flow,ecolite}.{mindir,onnx}"
-echo "  scores and results table      : $work/results/"
+echo "  scores, results table, plots  : $work/results/ (report/: confusion matrices, per-class accuracy)"

@@ -43,6 +43,11 @@ def test_quickstart_runs_the_whole_chain(quickstart):
     for suffix in ("mindir", "onnx"):
         assert (work / f"export/ecolite.{suffix}").stat().st_size > 1_000_000
     assert re.search(r"^\{'Loss': [0-9.]+, 'Top1-Acc': [0-9.]+, 'Top5-Acc': [0-9.]+\}$", stdout, re.MULTILINE)
+    results = work / "results"
+    for name in ("demo.gif", "ucf101_rgb_curves.png", "ucf101_flow_curves.png", "ecolite_ucf101_curves.png",
+                 "report/joint_confusion_matrix.png", "report/joint_per_class_accuracy.csv"):
+        assert (results / name).stat().st_size > 0, name
+    assert "MoveUp" in stdout.split("Demo:")[1]  # the demo's top-5 table names the classes
     table = (work / "results/results.md").read_text()
     assert table in stdout
     rows = re.findall(r"^\| (MindSpore|ONNX) \| (rgb|flow|joint) \| 6 \| ", table, re.MULTILINE)
