@@ -48,3 +48,27 @@ run_logged() {
   [[ $status -eq 0 ]] || echo "error: $what failed with status $status; see $log" >&2
   return "$status"
 }
+
+# choose_infer_backend EXPORT_HINT: the C++ app's backend for $model (INFER_BACKEND=onnxruntime|mindspore overrides):
+# .onnx runs on ONNX Runtime; .mindir on MindSpore where an Ascend device exists, else the .onnx export beside it.
+# Sets $backend (and $model to that .onnx); without one, fails with EXPORT_HINT (how to export it). Needs die().
+choose_infer_backend() {
+  backend="${INFER_BACKEND:-auto}"
+  [[ "$backend" == auto ]] || return 0
+  case "$model" in
+    *.onnx) backend=onnxruntime ;;
+    *.mindir)
+      if [[ "$(detect_target)" == Ascend ]]; then
+        backend=mindspore
+      elif [[ -f "${model%.mindir}.onnx" ]]; then
+        echo "note: no Ascend device here; running ${model%.mindir}.onnx, the ONNX export beside $model, on the CPU" \
+             "with ONNX Runtime" >&2
+        model="${model%.mindir}.onnx" backend=onnxruntime
+      else
+        die "$model is a MINDIR model, which needs an Ascend 310 with MindSpore's inference package, and this" \
+            "machine has no Ascend device. Export the checkpoint to ONNX beside it ($1) or pass an .onnx file:" \
+            "it then runs on the CPU with ONNX Runtime"
+      fi ;;
+    *) die "MINDIR_PATH must end in .mindir or .onnx, got $model" ;;
+  esac
+}

@@ -25,27 +25,8 @@ case "$mode" in rgb|flow) ;; *) die "MODE must be rgb or flow, got '$mode'" ;; e
 [[ "$device_id" =~ ^[0-9]+$ ]] || die "DEVICE_ID must be a non-negative integer, got '$device_id'"
 [[ -f "$model" ]] || die "model file not found: $model"
 
-backend="${INFER_BACKEND:-auto}"
-if [[ "$backend" == auto ]]; then
-  case "$model" in
-    *.onnx) backend=onnxruntime ;;
-    *.mindir)
-      if [[ "$(detect_target)" == Ascend ]]; then
-        backend=mindspore
-      elif [[ -f "${model%.mindir}.onnx" ]]; then
-        echo "note: no Ascend device here; running ${model%.mindir}.onnx, the ONNX export beside $model, on the CPU" \
-             "with ONNX Runtime" >&2
-        model="${model%.mindir}.onnx" backend=onnxruntime
-      else
-        die "$model is a MINDIR model, which needs an Ascend 310 with MindSpore's inference package, and this" \
-            "machine has no Ascend device. Export the checkpoint to ONNX beside it (python export.py" \
-            "--checkpoint_path=CKPT --mode=$mode --file_format=ONNX --file_name=${model%.mindir}, with the" \
-            "--batch_size/--sample_duration/--spatial_size of the MINDIR export) or pass an .onnx file: it then runs" \
-            "on the CPU with ONNX Runtime"
-      fi ;;
-    *) die "MINDIR_PATH must end in .mindir or .onnx, got $model" ;;
-  esac
-fi
+choose_infer_backend "python export.py --checkpoint_path=CKPT --mode=$mode --file_format=ONNX \
+--file_name=${model%.mindir}, with the --batch_size/--sample_duration/--spatial_size of the MINDIR export"
 
 preprocessed="${PREPROCESS_RESULT:-./preprocess_Result}"
 data_dir="$preprocessed/data/$dataset/$mode"

@@ -37,3 +37,16 @@ def make_tiny_i3d_data(root):
     assert generate_n_frames.main([str(flow), *quiet]) == 0
     assert ucf101_json.main([str(raw / "ucf101/splits"), str(rgb), str(root / "annotation")]) == 0
     return {"rgb": rgb, "flow": flow, "annotation": root / "annotation/ucf101_01.json", "root": root}
+
+
+def make_random_i3d_checkpoints(root, num_classes=3, seed=3):
+    """Random-init I3D rgb and flow checkpoints, {'rgb': path, 'flow': path}, for tests that need any model."""
+    import mindspore as ms
+    from src.i3d import InceptionI3D, save_i3d_checkpoint
+
+    ms.set_seed(seed)
+    paths = {}
+    for mode in ("rgb", "flow"):
+        paths[mode] = root / f"{mode}.ckpt"
+        save_i3d_checkpoint(InceptionI3D(num_classes, mode), paths[mode])
+    return paths

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from src.evaluation import fuse_saved_scores, load_scores
-from tests.helpers import REPO_ROOT, make_tiny_i3d_data, run_cli
+from tests.helpers import REPO_ROOT, make_random_i3d_checkpoints, make_tiny_i3d_data, run_cli
 
 TINY = ["--test_sample_duration=8", "--spatial_size=32", "--num_workers=1"]
 BATCH = 4  # 6 videos: the last batch is padded
@@ -38,15 +38,7 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def checkpoints(data):
-    import mindspore as ms
-    from src.i3d import InceptionI3D, save_i3d_checkpoint
-
-    ms.set_seed(3)
-    paths = {}
-    for mode in ("rgb", "flow"):
-        paths[mode] = data["root"] / f"{mode}.ckpt"
-        save_i3d_checkpoint(InceptionI3D(3, mode), paths[mode])
-    return paths
+    return make_random_i3d_checkpoints(data["root"], seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from src.evaluation import build_eval_source, load_scores
-from tests.helpers import REPO_ROOT, make_tiny_i3d_data, run_cli, tree_bytes
+from tests.helpers import REPO_ROOT, make_random_i3d_checkpoints, make_tiny_i3d_data, run_cli, tree_bytes
 
 pytestmark = pytest.mark.skipif(not (shutil.which("cmake") and shutil.which("g++")),
                                 reason="building the C++ inference app needs cmake and g++ (apt-get install cmake g++)")
@@ -55,15 +55,7 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def checkpoints(data):
-    import mindspore as ms
-    from src.i3d import InceptionI3D, save_i3d_checkpoint
-
-    ms.set_seed(5)
-    paths = {}
-    for mode in ("rgb", "flow"):
-        paths[mode] = data["root"] / f"{mode}.ckpt"
-        save_i3d_checkpoint(InceptionI3D(3, mode), paths[mode])
-    return paths
+    return make_random_i3d_checkpoints(data["root"], seed=5)
 
 
 @pytest.fixture(scope="module")

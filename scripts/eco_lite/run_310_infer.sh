@@ -44,27 +44,8 @@ done
 [[ -f "$model" ]] || die "model file not found: $model"
 [[ -f "$val_list" ]] || die "validation list not found: $val_list (pass --val_list LIST)"
 
-backend="${INFER_BACKEND:-auto}"
-if [[ "$backend" == auto ]]; then
-  case "$model" in
-    *.onnx) backend=onnxruntime ;;
-    *.mindir)
-      if [[ "$(detect_target)" == Ascend ]]; then
-        backend=mindspore
-      elif [[ -f "${model%.mindir}.onnx" ]]; then
-        echo "note: no Ascend device here; running ${model%.mindir}.onnx, the ONNX export beside $model, on the CPU" \
-             "with ONNX Runtime" >&2
-        model="${model%.mindir}.onnx" backend=onnxruntime
-      else
-        die "$model is a MINDIR model, which needs an Ascend 310 with MindSpore's inference package, and this" \
-            "machine has no Ascend device. Export the checkpoint to ONNX beside it (python export.py --dataset" \
-            "$dataset --checkpoint_path=CKPT --file_format=ONNX --file_name=${model%.mindir} --batch-size" \
-            "$batch_size, with the --input_size/--num_classes of the MINDIR export) or pass an .onnx file: it then" \
-            "runs on the CPU with ONNX Runtime"
-      fi ;;
-    *) die "MINDIR_PATH must end in .mindir or .onnx, got $model" ;;
-  esac
-fi
+choose_infer_backend "python export.py --dataset $dataset --checkpoint_path=CKPT --file_format=ONNX \
+--file_name=${model%.mindir} --batch-size $batch_size, with the --input_size/--num_classes of the MINDIR export"
 
 out=./infer_result/eco_lite
 mkdir -p "$out"
