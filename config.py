@@ -102,7 +102,7 @@ EVAL_ONNX_DEFAULTS = replace(DEFAULTS, num_workers=8)
 # ----------------------------------------------------------------------------------------------- argument types
 
 def parse_bool(text):
-    """'True'/'true'/'1' -> True, 'False'/'false'/'0' -> False; the seed's type=bool made 'False' true (I-13)."""
+    """'True'/'true'/'1' -> True, 'False'/'false'/'0' -> False; the seed's boolean flags read 'False' as true (I-13)."""
     word = str(text).strip().lower()
     if word in TRUE_WORDS:
         return True

@@ -50,3 +50,20 @@ def make_random_i3d_checkpoints(root, num_classes=3, seed=3):
         paths[mode] = root / f"{mode}.ckpt"
         save_i3d_checkpoint(InceptionI3D(num_classes, mode), paths[mode])
     return paths
+
+
+def make_tiny_eco_data(root, height=32):
+    """Tiny ECO-lite data made with the real tools (3 classes, 8-frame 48 px wide videos, frames + split-1 lists):
+    {'root', 'train', 'val'}."""
+    from src.tools import extract_frames, gen_dataset_lists, make_sample_dataset
+
+    quiet = ["--workers", "1", "--no-progress"]
+    assert make_sample_dataset.main([str(root / "raw"), "--num_classes", "3", "--groups", "3", "--clips", "2",
+                                     "--num_frames", "8", "--width", "48", "--height", str(height), "--datasets",
+                                     "ucf101", *quiet]) == 0
+    assert extract_frames.main(["--video_src_path", str(root / "raw/ucf101/videos"), "--image_save_path",
+                                str(root / "frames"), *quiet]) == 0
+    assert gen_dataset_lists.main(["ucf101", str(root / "frames"), "--splits_path", str(root / "raw/ucf101/splits"),
+                                   "--out_list_path", str(root / "lists"), "--num_split", "1"]) == 0
+    return {"root": root, "train": root / "lists/ucf101_rgb_train_split_1.txt",
+            "val": root / "lists/ucf101_rgb_val_split_1.txt"}

@@ -19,10 +19,8 @@ import src.eco_lite.config as eco_config
 from src.eco_lite.config import ECO_EXPORT_FLAGS, ECO_FLAGS, parse_args, parse_export_args, select_model
 from src.eco_lite.schedule import PlateauSchedule
 from src.evaluation import cross_entropy, load_scores
-from src.tools import extract_frames, gen_dataset_lists, make_sample_dataset
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, make_tiny_eco_data
 
-QUIET = ["--workers", "1", "--no-progress"]
 SCRIPTS = REPO_ROOT / "scripts" / "eco_lite"
 SEED_LINE = re.compile(r"^\{'Loss': (\S+), 'Top1-Acc': (\S+), 'Top5-Acc': (\S+)\}$", re.M)
 
@@ -37,16 +35,7 @@ def cpu_machine(monkeypatch):
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("eco_data")
-    assert make_sample_dataset.main([str(root / "raw"), "--num_classes", "3", "--groups", "3", "--clips", "2",
-                                     "--num_frames", "8", "--width", "48", "--height", "36", "--datasets", "ucf101",
-                                     *QUIET]) == 0
-    assert extract_frames.main(["--video_src_path", str(root / "raw/ucf101/videos"), "--image_save_path",
-                                str(root / "frames"), *QUIET]) == 0
-    assert gen_dataset_lists.main(["ucf101", str(root / "frames"), "--splits_path", str(root / "raw/ucf101/splits"),
-                                   "--out_list_path", str(root / "lists"), "--num_split", "1"]) == 0
-    return {"root": root, "train": root / "lists/ucf101_rgb_train_split_1.txt",
-            "val": root / "lists/ucf101_rgb_val_split_1.txt"}
+    return make_tiny_eco_data(tmp_path_factory.mktemp("eco_data"), height=36)
 
 
 def lists(data):

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from src.evaluation import load_scores
-from src.tools import extract_frames, gen_dataset_lists, make_sample_dataset
-from tests.helpers import REPO_ROOT, run_cli
+from tests.helpers import REPO_ROOT, make_tiny_eco_data, run_cli
 
 pytestmark = pytest.mark.skipif(not (shutil.which("cmake") and shutil.which("g++")),
                                 reason="building the C++ inference app needs cmake and g++ (apt-get install cmake g++)")
@@ -47,13 +46,7 @@ def data(tmp_path_factory):
     from src.eco_lite import ECOLite, save_eco_checkpoint
 
     root = tmp_path_factory.mktemp("eco_infer")
-    assert make_sample_dataset.main([str(root / "raw"), "--num_classes", "3", "--groups", "3", "--clips", "2",
-                                     "--num_frames", "8", "--width", "48", "--height", "32", "--datasets", "ucf101",
-                                     *QUIET]) == 0
-    assert extract_frames.main(["--video_src_path", str(root / "raw/ucf101/videos"), "--image_save_path",
-                                str(root / "frames"), *QUIET]) == 0
-    assert gen_dataset_lists.main(["ucf101", str(root / "frames"), "--splits_path", str(root / "raw/ucf101/splits"),
-                                   "--out_list_path", str(root / "lists"), "--num_split", "1"]) == 0
+    lists = make_tiny_eco_data(root)
     ms.set_seed(7)
     checkpoint = root / "eco.ckpt"
     save_eco_checkpoint(ECOLite(3, SEGMENTS), checkpoint)
@@ -62,7 +55,7 @@ def data(tmp_path_factory):
              "--file_name", models / "eco", "--batch-size", BATCH, "--input_size", SIZE, "--num_classes", 3,
              "--device_target", "CPU"])
     (models / "eco.mindir").write_bytes(b"stand-in: this machine has no Ascend")
-    return {"root": root, "val": root / "lists/ucf101_rgb_val_split_1.txt", "checkpoint": checkpoint,
+    return {"root": root, "val": lists["val"], "checkpoint": checkpoint,
             "onnx": models / "eco.onnx", "mindir": models / "eco.mindir"}
 
 
