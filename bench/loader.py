@@ -1,0 +1,185 @@
+"""Data-pipeline speed: training clips/s from JPEG frame folders, ours vs the seeds' way (bench/seed_loader.py).
+
+    .venv/bin/python bench/loader.py [--size tiny|seed]
+
+Writes a small frame dataset (rendered sample-dataset videos at the size's short side, JPEG quality 95 as the data
+tools write them; flow folders hold x/y grayscale JPEGs of the same size), then times, with 1 and 2 workers:
+I3D rgb and flow training clips (the size's clip length, its crop), and ECO-lite training segments (each segment
+count of the size). "decode only" is the time cv2 needs just to decode the frames a clip reads, one worker: the
+floor of any JPEG loader on one core. Batches of 1; the first clip of each run is not timed.
+"""
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import src.runtime  # noqa: E402,F401  (first: oneDNN AVX2 cap before MindSpore loads)
+from bench.common import SIZES, emit, rate  # noqa: E402
+
+WORKERS = (1, 2)
+MIN_SECONDS = 3.0
+
+
+def write_frames(root, videos, frames, short_side, items):
+    """I3D rgb/flow folders + annotation JSON and ECO frame folders + list file, for `items` videos of which the
+    first `videos` are written and the rest are links to them (so an epoch is long enough to time without the
+    pipeline's restart between epochs, yet the frames are few enough to write quickly)."""
+    import numpy as np
+
+    from src.data.video_io import write_jpeg
+    from src.tools.make_sample_dataset import MOTIONS, SHAPES, TINTS, render_video
+
+    width = short_side * 4 // 3
+    database, eco_lines = {}, []
+    for number in range(items):
+        key = f"v_{number:03d}"
+        rgb, flow, eco = root / "rgb/c0" / key, root / "flow/c0" / key, root / "eco" / key
+        if number >= videos:
+            original = f"v_{number % videos:03d}"
+            for folder in (rgb, flow, eco):
+                folder.symlink_to(folder.parent / original, target_is_directory=True)
+        else:
+            rendered = render_video(MOTIONS[number % len(MOTIONS)], np.random.default_rng(number), frames + 1, width,
+                                    short_side, SHAPES[number % len(SHAPES)], TINTS[number % len(TINTS)])
+            for folder in (rgb, flow, eco):
+                folder.mkdir(parents=True)
+            for index, (frame, following) in enumerate(zip(rendered, rendered[1:]), start=1):
+                write_jpeg(rgb / f"image_{index:05d}.jpg", frame)
+                (eco / f"img_{index:06d}.jpg").hardlink_to(rgb / f"image_{index:05d}.jpg")
+                write_jpeg(flow / f"image_{index:05d}x.jpg", frame[..., 1])
+                write_jpeg(flow / f"image_{index:05d}y.jpg", following[..., 1])
+            for folder in (rgb, flow):
+                (folder / "n_frames").write_text(f"{frames}\n")
+        database[key] = {"subset": "training", "annotations": {"label": "c0", "segment": [1, frames]}}
+        eco_lines.append(f"{eco} {frames} 0")
+    annotation = root / "annotation.json"
+    annotation.write_text(json.dumps({"labels": ["c0"], "database": database}))
+    eco_list = root / "eco_train.txt"
+    eco_list.write_text("\n".join(eco_lines) + "\n")
+    return {"rgb": root / "rgb", "flow": root / "flow", "annotation": annotation, "eco_list": eco_list}
+
+
+def clips_per_second(dataset, count):
+    """Clips/s over `count` clips after the first (the workers' start-up), within one epoch."""
+    started = None
+    for seen, _ in enumerate(dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)):
+        if seen == 0:
+            started = time.perf_counter()
+        if seen == count:
+            break
+    return rate(count, time.perf_counter() - started)
+
+
+def our_source(pipeline, data, size):
+    from src.data.eco_dataset import ECOSegmentDataset
+    from src.data.i3d_dataset import I3DClipDataset
+
+    if pipeline.startswith("eco"):
+        return ECOSegmentDataset(data["eco_list"], int(pipeline.split("_")[1]), train=True, input_size=size["eco_crop"])
+    mode = pipeline.split("_")[1]
+    return I3DClipDataset(data[mode], data["annotation"], "training", mode, size["frames"], train=True,
+                          spatial_size=size["crop"])
+
+
+def seed_source(pipeline, data, size):
+    from bench.seed_loader import SeedECOSegments, SeedI3DClips
+
+    folders = sorted(p for p in (data["rgb"] / "c0").iterdir())
+    count = int((folders[0] / "n_frames").read_text())
+    if pipeline.startswith("eco"):
+        videos = [([data["eco_list"].parent / "eco" / f.name / f"img_{i:06d}.jpg" for i in range(1, count + 1)], 0)
+                  for f in folders]
+        return SeedECOSegments(videos, int(pipeline.split("_")[1]), size["eco_crop"])
+    if pipeline == "i3d_rgb":
+        videos = [([f / f"image_{i:05d}.jpg" for i in range(1, count + 1)], 0) for f in folders]
+        return SeedI3DClips(videos, size["frames"], size["crop"])
+    videos = [([(data["flow"] / "c0" / f.name / f"image_{i:05d}x.jpg", data["flow"] / "c0" / f.name /
+                 f"image_{i:05d}y.jpg") for i in range(1, count + 1)], 0) for f in folders]
+    return SeedI3DClips(videos, size["frames"], size["crop"], flow=True)
+
+
+def decode_only(source, count):
+    """Clips/s of decoding (cv2, one thread) the distinct frames that the clips of our source read."""
+    import cv2
+    import numpy as np
+
+    started = time.perf_counter()
+    for item in range(count):
+        index = item % len(source)
+        rng = np.random.default_rng([0, 0, index])
+        folder = source.videos[index].path
+        for frame in np.unique(source.frame_indices(index, rng)):
+            for template in source.templates:
+                cv2.imread(str(folder / template.format(int(frame))),
+                           cv2.IMREAD_GRAYSCALE if source.grayscale else cv2.IMREAD_COLOR)
+    return rate(count, time.perf_counter() - started)
+
+
+def count_for(pipeline, size):
+    """Enough clips for a steady reading: about MIN_SECONDS at the expected speed."""
+    frames = size["frames"] if pipeline.startswith("i3d") else int(pipeline.split("_")[1])
+    return max(8, int(MIN_SECONDS * 2000 / max(frames, 1) / (1 + size["frame_short_side"] / 100)))
+
+
+def pipelines(size):
+    return ["i3d_rgb", "i3d_flow"] + [f"eco_{segments}" for segments in size["segments"]]
+
+
+def measure(size_name, scratch, workers=WORKERS):
+    from bench.seed_loader import seed_dataset
+    from src.data.pipeline import create_dataset
+
+    size = SIZES[size_name]
+    counts = {pipeline: count_for(pipeline, size) for pipeline in pipelines(size)}
+    data = write_frames(Path(scratch), size["loader_videos"], size["loader_frames"], size["frame_short_side"],
+                        max(counts.values()) + 1)
+    rows = []
+    for pipeline, count in counts.items():
+        ours = our_source(pipeline, data, size)
+        row = {"pipeline": pipeline, "clips": count, "decode_only_1w": decode_only(ours, count)}
+        seed = seed_source(pipeline, data, size)
+        for n in workers:
+            row[f"seed_{n}w"] = clips_per_second(seed_dataset(seed, n), count)
+            row[f"ours_{n}w"] = clips_per_second(create_dataset(ours, 1, shuffle=True, num_workers=n), count)
+            row[f"speedup_{n}w"] = round(row[f"ours_{n}w"] / row[f"seed_{n}w"], 2)
+        rows.append(row)
+    return {"size": size_name, "frame_short_side": size["frame_short_side"], "videos": size["loader_videos"],
+            "frames_per_video": size["loader_frames"], "workers": list(workers), "results": rows}
+
+
+def markdown(result, consumption=None):
+    """Table lines; `consumption` maps a pipeline to the model's training clips/s at the same size."""
+    consumption = consumption or {}
+    workers = result["workers"]
+    header = ["pipeline", "decode only (1 worker)"]
+    header += [f"{who} {n}w" for n in workers for who in ("seed-style", "ours")]
+    header += [f"ours / seed-style {n}w" for n in workers] + ["model trains (clips/s)", "loader / model"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in result["results"]:
+        model = consumption.get(row["pipeline"])
+        cells = [row["pipeline"], f"{row['decode_only_1w']:.1f}"]
+        cells += [f"{row[f'{who}_{n}w']:.1f}" for n in workers for who in ("seed", "ours")]
+        cells += [f"{row[f'speedup_{n}w']:.2f}x" for n in workers]
+        cells += [f"{model:.3f}" if model else "-",
+                  f"{row[f'ours_{workers[-1]}w'] / model:,.0f}x" if model else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        result = measure(args.size, scratch)
+    print("\n".join(markdown(result)), file=sys.stderr)
+    emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
