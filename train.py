@@ -15,7 +15,7 @@ from pathlib import Path
 import src.runtime  # noqa: F401  (first: oneDNN AVX2 cap before MindSpore loads)
 from config import checkpoints_to_keep, parse_train_args, print_config, write_config
 from src.data.i3d_dataset import I3DClipDataset
-from src.data.pipeline import create_dataset
+from src.data.pipeline import epoch_batches
 from src.eco_lite.config import select_model
 from src.i3d.checkpoint import CheckpointError
 from src.i3d.finetune import build_optimizer, build_train_cell, build_training_network
@@ -49,9 +49,9 @@ def train_i3d(argv):
                  f"per rank ({group_size} rank(s)); lower --batch_size")
     print(f"Found {len(train_source)} training videos; step size per epoch: {steps_per_epoch}", flush=True)
 
-    def make_dataset(epoch):
-        return create_dataset(train_source, args.batch_size, shuffle=True, num_workers=args.num_workers,
-                              drop_remainder=True, num_shards=group_size, shard_id=rank, seed=args.seed, epoch=epoch)
+    def make_batches(epoch):
+        return epoch_batches(train_source, args.batch_size, shuffle=True, num_workers=args.num_workers,
+                             drop_remainder=True, num_shards=group_size, shard_id=rank, seed=args.seed, epoch=epoch)
 
     evaluate = None
     if not args.no_eval:
@@ -89,7 +89,7 @@ def train_i3d(argv):
                             keep_checkpoints=checkpoints_to_keep(args.mode, args.checkpoints_num_keep),
                             resume=args.resume, rank=rank, progress=args.progress)
     try:
-        state = fit(train_cell, network, make_dataset, steps_per_epoch,
+        state = fit(train_cell, network, make_batches, steps_per_epoch,
                     lambda epoch: lr_at_epoch(args.mode, epoch, **schedule), settings, evaluate)
     except TrainingError as error:
         sys.exit(f"error: {error}")

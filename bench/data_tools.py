@@ -4,7 +4,7 @@
 
 Makes a sample dataset (default: the built-in one), times `generate_rgb_jpgs` and `convert_rgb_to_flow`
 with --workers 1 and --workers <all cores>, checks that both give byte-identical output, and prints one
-JSON object (with the command line that produced it).
+JSON line (with the command line that produced it); bench/run.py runs it as one of its sections.
 """
 import argparse
 import json
@@ -71,11 +71,10 @@ def main():
         "flow_speedup": round(results[f"flow_{cores}w"]["frames_per_s"] / results["flow_1w"]["frames_per_s"], 2),
         "outputs_identical_across_worker_counts": identical,
     }
-    text = json.dumps(report, indent=2)
-    print(text)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The training loop shared by the models: per-epoch deterministic data, checkpoints, resume, evaluation, logs.
 
-One epoch = one freshly created dataset for that epoch (`make_dataset(epoch)`), so augmentation and order depend only
+One epoch = the batches made for that epoch (`make_batches(epoch)`), so augmentation and order depend only
 on (seed, epoch) and a resumed run sees the same data as an uninterrupted one. The learning rate follows an
 `EpochSchedule`: either a per-step list inside the optimizer (I3D: its step counter is saved in every checkpoint) or a
 value the schedule sets at each epoch start and may change after each evaluation (ECO-lite's plateau rule: its state
@@ -154,10 +154,10 @@ def _resume_state(run_dir, epoch, path, schedule):
     return {k: saved[k] for k in ("best_top1", "best_epoch")}
 
 
-def fit(train_cell, network, make_dataset, steps_per_epoch, schedule, settings, evaluate=None):
+def fit(train_cell, network, make_batches, steps_per_epoch, schedule, settings, evaluate=None):
     """Train from the start (or the newest checkpoint with settings.resume) to settings.num_epochs.
 
-    make_dataset(epoch) -> a batched MindSpore dataset yielding (clip, label, ...) for that 0-based epoch;
+    make_batches(epoch) -> an iterable of numpy batches (clips, labels, ...) for that 0-based epoch;
     schedule: an EpochSchedule, or a function epoch -> learning rate in force (for the log);
     evaluate(network) -> {'top1': ..., ...} or None. Returns the final state dict (epoch, best_top1, best_epoch).
     """
@@ -196,8 +196,8 @@ def fit(train_cell, network, make_dataset, steps_per_epoch, schedule, settings, 
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{settings.num_epochs}", unit="step",
                    disable=not show_progress, dynamic_ncols=True, leave=False)
         with bar:
-            for batch in make_dataset(epoch).create_tuple_iterator(num_epochs=1):
-                loss = float(train_cell(batch[0], batch[1]).asnumpy())
+            for clips, labels, *_ in make_batches(epoch):
+                loss = float(train_cell(ms.Tensor(clips), ms.Tensor(labels)).asnumpy())
                 if not math.isfinite(loss):
                     raise TrainingError(f"loss became {loss} at epoch {epoch + 1} step {len(losses) + 1}; "
                                         "lower --lr or check the data")

@@ -6,7 +6,7 @@ import pytest
 from src.data.annotations import AnnotationError, build_annotation, write_annotation
 from src.data.frames import FrameFolderError
 from src.data.i3d_dataset import I3DClipDataset
-from src.data.pipeline import create_dataset, iterate_batches, shard_indices
+from src.data.pipeline import epoch_batches, iterate_batches, shard_indices
 from src.data.temporal import multi_clip_starts, temporal_window
 from src.data.video_io import VideoReadError, write_jpeg
 from tests.helpers import run_cli
@@ -247,35 +247,38 @@ def test_iterate_batches_stacks_columns(tree):
     assert np.array_equal(batches[1][0][1], source[5][0])
 
 
-def _indices_and_clips(dataset_, num_epochs=1):
-    iterator = dataset_.create_dict_iterator(num_epochs=num_epochs, output_numpy=True)
-    epochs = []
-    for _ in range(num_epochs):
-        batches = list(iterator)
-        epochs.append((np.concatenate([b["index"] for b in batches]), np.concatenate([b["clip"] for b in batches])))
-    return epochs
+def _indices_and_clips(batches):
+    batches = list(batches)
+    return np.concatenate([b[2] for b in batches]), np.concatenate([b[0] for b in batches])
 
 
-def test_mindspore_pipeline_batches_shards_and_epochs(tree):
+def test_epoch_batches_shards_and_epochs(tree):
     source = dataset(tree, train=True, seed=1)
-    batched = create_dataset(source, batch_size=2, shuffle=True, num_workers=2, seed=7, epoch=4)
-    first = next(batched.create_dict_iterator(num_epochs=1, output_numpy=True))
-    assert first["clip"].shape == (2, 3, DURATION, SIZE, SIZE) and first["clip"].dtype == np.float32
-    assert first["label"].dtype == np.int32 and first["label"].shape == (2,)
+    first = next(iter(epoch_batches(source, batch_size=2, shuffle=True, num_workers=2, seed=7, epoch=4)))
+    assert first[0].shape == (2, 3, DURATION, SIZE, SIZE) and first[0].dtype == np.float32
+    assert first[1].dtype == np.int32 and first[1].shape == (2,)
 
-    (indices, clips), (next_indices, next_clips) = _indices_and_clips(batched, num_epochs=2)
-    assert indices.tolist() == shard_indices(len(source), True, seed=7, epoch=4).tolist()
-    assert next_indices.tolist() == shard_indices(len(source), True, seed=7, epoch=5).tolist()
-    for position, index in enumerate(indices):                   # epoch 4's augmentation, then epoch 5's
-        assert np.array_equal(clips[position], source.get_item(index, 4)[0])
-    for position, index in enumerate(next_indices):
-        assert np.array_equal(next_clips[position], source.get_item(index, 5)[0])
+    for epoch in (4, 5):                                  # each epoch: its own order and its own augmentation
+        indices, clips = _indices_and_clips(epoch_batches(source, 2, True, num_workers=2, seed=7, epoch=epoch))
+        assert indices.tolist() == shard_indices(len(source), True, seed=7, epoch=epoch).tolist()
+        for position, index in enumerate(indices):
+            assert np.array_equal(clips[position], source.get_item(index, epoch)[0])
+    again = _indices_and_clips(epoch_batches(source, 2, True, num_workers=1, seed=7, epoch=4))[0]
+    assert again.tolist() == shard_indices(len(source), True, seed=7, epoch=4).tolist()
 
-    again = create_dataset(source, batch_size=2, shuffle=True, seed=7, epoch=4)
-    assert _indices_and_clips(again)[0][0].tolist() == indices.tolist()
-
-    shards = [_indices_and_clips(create_dataset(source, 1, True, num_shards=2, shard_id=shard, seed=7))[0][0]
+    shards = [_indices_and_clips(epoch_batches(source, 1, True, num_shards=2, shard_id=shard, seed=7))[0]
               for shard in range(2)]
     assert sorted(np.concatenate(shards).tolist()) == [0, 1, 2]
-    trimmed = create_dataset(source, 1, True, drop_remainder=True, num_shards=2, shard_id=0, seed=7)
-    assert trimmed.get_dataset_size() == 1
+    trimmed = list(epoch_batches(source, 1, True, drop_remainder=True, num_shards=2, shard_id=0, seed=7))
+    assert len(trimmed) == 1
+
+
+def test_iterate_batches_reports_a_bad_item_and_stops_cleanly(tree):
+    source = dataset(tree, train=False)
+    batches = iterate_batches(source, [0, 1, 99], 1, num_workers=2)
+    assert next(batches)[2].tolist() == [0]
+    with pytest.raises(IndexError, match="99"):
+        list(batches)
+    partial = iterate_batches(source, range(len(source)), 1, num_workers=2)
+    next(partial)
+    partial.close()                                       # a consumer that stops early leaves no thread behind

@@ -54,7 +54,7 @@ class I3DClipDataset(FrameClipSource):
     (video, clip): `video_index[i]` is item i's video, so clip scores can be averaged per video, and
     `video_keys[i]` pairs rgb and flow items of the same video in joint evaluation.
     Missing folders or `n_frames` files raise (or are left out with one warning under skip_missing) here;
-    a missing frame raises when its clip is loaded. Call set_epoch, or use create_dataset, to vary the
+    a missing frame raises when its clip is loaded. Call set_epoch, or use epoch_batches, to vary the
     augmentation per epoch.
     """
 

@@ -2,11 +2,13 @@
 
 A source is random-access (`__len__`, `get_item(index, epoch)`); the augmentation of item i in epoch e is
 drawn from numpy's default_rng([seed, e, i]) and nothing else, so a resumed run sees exactly the data of an
-uninterrupted one, whatever the worker count or shuffle order. `create_dataset` wraps a source in
-MindSpore's GeneratorDataset (imported lazily: the rest of this module needs no MindSpore);
-`iterate_batches` is the plain-numpy alternative.
+uninterrupted one, whatever the worker count or shuffle order. `epoch_batches` deals an epoch's items to the
+data-parallel ranks and `iterate_batches` loads them, in threads, as numpy batches. (MindSpore's GeneratorDataset
+was dropped: on this CPU it added copies of every clip and, with 2 workers, stalls that made it slower than one;
+see docs/benchmarks.md.)
 """
 import warnings
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +103,7 @@ class FrameClipSource:
         return len(self.labels)
 
     def set_epoch(self, epoch):
-        """The epoch `__getitem__` augments for (create_dataset passes epochs itself)."""
+        """The epoch `__getitem__` augments for (epoch_batches passes epochs itself)."""
         self.epoch = int(epoch)
 
     def get_item(self, index, epoch):
@@ -149,69 +151,40 @@ def shard_indices(num_items, shuffle, num_shards=1, shard_id=0, seed=0, epoch=0,
     return shard[:num_items // num_shards] if equal_shards else shard
 
 
-class _EpochEncodedSource:
-    """Adapter for GeneratorDataset: index epoch * n + i means item i augmented for that epoch."""
+def iterate_batches(source, indices, batch_size, num_workers=2, epoch=None, drop_remainder=False):
+    """Batches (one stacked numpy array per column) of the items `indices`, in that order.
 
-    def __init__(self, source):
-        self.source = source
-
-    def __len__(self):
-        return len(self.source)
-
-    def __getitem__(self, encoded):
-        epoch, index = divmod(int(encoded), len(self.source))
-        if hasattr(self.source, "get_item"):
-            return self.source.get_item(index, epoch)
-        return self.source[index]
-
-
-def _epoch_sampler(num_items, shuffle, num_shards, shard_id, seed, first_epoch, equal_shards):
-    """A MindSpore sampler that yields epoch first_epoch, then first_epoch + 1, ... one per pass."""
-    import mindspore.dataset as ds
-
-    class EpochSampler(ds.Sampler):
-        def __init__(self):
-            super().__init__()
-            self.epoch = first_epoch
-
-        def __iter__(self):
-            epoch, self.epoch = self.epoch, self.epoch + 1
-            for index in shard_indices(num_items, shuffle, num_shards, shard_id, seed, epoch, equal_shards):
-                yield epoch * num_items + int(index)
-
-        def __len__(self):
-            return len(shard_indices(num_items, False, num_shards, shard_id, equal_shards=equal_shards))
-
-    return EpochSampler()
-
-
-def create_dataset(source, batch_size, shuffle, num_workers=2, drop_remainder=False, num_shards=1, shard_id=0,
-                   seed=0, epoch=0):
-    """A batched mindspore.dataset over `source` (columns from source.column_names).
-
-    Each iterator starts at `epoch` and moves to the next epoch on every pass, so one iterator with
-    `num_epochs > 1` (as Model.train makes) sees epochs epoch, epoch + 1, ...; a loop that makes a new
-    iterator per epoch should call create_dataset(epoch=e) each time, as should a run resumed at epoch e.
-    Shuffling is a permutation seeded by (seed, epoch), dealt to `num_shards` disjoint shards (this is rank
-    `shard_id`); with drop_remainder the shards are trimmed to equal size so every rank runs the same number
-    of steps. Workers are threads: numpy and OpenCV release the GIL, and threads avoid copying large clips
-    between processes.
+    Items load in `num_workers` threads (numpy and OpenCV release the GIL; threads share the clips without
+    copying them between processes), kept `num_workers` items ahead of the consumer so that loading overlaps
+    training. `epoch` selects the augmentation (source.get_item(i, epoch)); without it items come from
+    source[i]. drop_remainder leaves out a last, smaller batch. A batch of one is a view of its item, not a copy.
     """
-    import mindspore.dataset as ds
-
-    sampler = _epoch_sampler(len(source), shuffle, num_shards, shard_id, seed, epoch, drop_remainder)
-    dataset = ds.GeneratorDataset(_EpochEncodedSource(source), column_names=list(source.column_names),
-                                  sampler=sampler, num_parallel_workers=num_workers, python_multiprocessing=False)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder)
-
-
-def iterate_batches(source, indices, batch_size, num_workers=2):
-    """Plain-numpy batches (one stacked array per column) of source[i] for i in indices, in that order.
-
-    Items of a batch load in `num_workers` threads, as in create_dataset.
-    """
-    indices = list(indices)
-    with ThreadPoolExecutor(max_workers=num_workers) as pool:
+    indices = [int(index) for index in indices]
+    if drop_remainder:
+        indices = indices[:len(indices) // batch_size * batch_size]
+    load = source.__getitem__ if epoch is None else lambda index: source.get_item(index, epoch)
+    pool = ThreadPoolExecutor(max_workers=max(1, num_workers))
+    pending = deque()
+    try:
+        upcoming = iter(indices)
         for start in range(0, len(indices), batch_size):
-            items = list(pool.map(source.__getitem__, indices[start:start + batch_size]))
-            yield tuple(np.stack(column) for column in zip(*items))
+            size = min(batch_size, len(indices) - start)
+            while len(pending) < size + num_workers and (index := next(upcoming, None)) is not None:
+                pending.append(pool.submit(load, index))
+            items = [pending.popleft().result() for _ in range(size)]
+            yield tuple(column[0][None] if size == 1 else np.stack(column) for column in zip(*items))
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+
+
+def epoch_batches(source, batch_size, shuffle, num_workers=2, drop_remainder=False, num_shards=1, shard_id=0,
+                  seed=0, epoch=0):
+    """One epoch of training batches of this rank: shard_indices' order, the epoch's augmentation.
+
+    With drop_remainder the shards are trimmed to equal size and the last partial batch is left out, so every
+    rank runs the same number of steps.
+    """
+    order = shard_indices(len(source), shuffle, num_shards, shard_id, seed, epoch, equal_shards=drop_remainder)
+    return iterate_batches(source, order, batch_size, num_workers, epoch=epoch, drop_remainder=drop_remainder)

@@ -30,14 +30,13 @@ def _resize_frames(clip, width, height):
     if clip.shape[1:3] == (height, width):
         return clip
     resized = np.empty((clip.shape[0], height, width) + clip.shape[3:], dtype=clip.dtype)
+    in_place = resized.ndim == 4 and resized.shape[3] > 1  # cv2 writes a (H, W) result for one channel
     for frame, target in zip(clip, resized):
-        target[...] = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR).reshape(target.shape)
+        if in_place:
+            cv2.resize(frame, (width, height), dst=target, interpolation=cv2.INTER_LINEAR)
+        else:
+            target[...] = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR).reshape(target.shape)
     return resized
-
-
-def _as_rows(clip):
-    """The clip as one tall image (T * H, W, C), so one cv2 call handles every frame."""
-    return np.ascontiguousarray(clip).reshape((-1,) + clip.shape[2:])
 
 
 class ResizeShortSide:
@@ -152,8 +151,9 @@ class RandomHorizontalFlip:
     def __call__(self, clip, rng):
         if rng.random() >= self.p:
             return clip
-        flipped = cv2.flip(_as_rows(clip), 1).reshape(clip.shape)
+        flipped = clip[:, :, ::-1]  # a view: the loader's final rearrangement copies it once, in order
         if self.is_flow:
+            flipped = flipped.copy()
             flipped[..., 0] = 255 - flipped[..., 0] if flipped.dtype == np.uint8 else -flipped[..., 0]
         return flipped
 
@@ -162,10 +162,13 @@ class RandomHorizontalFlip:
 
 
 class BGRToRGB:
-    """Reverse the channel axis: cv2 reads BGR, the I3D weights expect RGB (the seed fed BGR, spec I-2)."""
+    """Reverse the channel axis: cv2 reads BGR, the I3D weights expect RGB (the seed fed BGR, spec I-2).
+
+    Returns a view; the loader's final rearrangement copies it once, in order.
+    """
 
     def __call__(self, clip, rng=None):
-        return cv2.cvtColor(_as_rows(clip), cv2.COLOR_BGR2RGB).reshape(clip.shape)
+        return clip[..., ::-1]
 
     def __repr__(self):
         return "BGRToRGB()"

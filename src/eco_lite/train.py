@@ -115,7 +115,7 @@ def main(argv=None):
         return run_evaluation(args)
     rank, group_size = init_context(args.device_target, args.context, args.device_id, args.seed,
                                     args.run_distribute)
-    from src.data.pipeline import create_dataset
+    from src.data.pipeline import epoch_batches
     from src.training import LoopSettings, TrainingError, fit
 
     if rank == 0:
@@ -127,9 +127,9 @@ def main(argv=None):
              f"per rank ({group_size} rank(s)); lower --batch_size")
     print(f"Found {len(train_source)} training videos; step size per epoch: {steps_per_epoch}", flush=True)
 
-    def make_dataset(epoch):
-        return create_dataset(train_source, args.batch_size, shuffle=True, num_workers=args.num_workers,
-                              drop_remainder=True, num_shards=group_size, shard_id=rank, seed=args.seed, epoch=epoch)
+    def make_batches(epoch):
+        return epoch_batches(train_source, args.batch_size, shuffle=True, num_workers=args.num_workers,
+                             drop_remainder=True, num_shards=group_size, shard_id=rank, seed=args.seed, epoch=epoch)
 
     evaluate = make_evaluator(args, group_size)
     network = build_network(args)
@@ -144,7 +144,7 @@ def main(argv=None):
                             best_path=best_checkpoint_path(args), eval_frequency=args.eval_freq,
                             resume_flag="--continue_training True", progress=args.progress)
     try:
-        state = fit(train_cell, network, make_dataset, steps_per_epoch, schedule, settings, evaluate)
+        state = fit(train_cell, network, make_batches, steps_per_epoch, schedule, settings, evaluate)
     except TrainingError as error:
         fail(str(error))
     if state["best_top1"] is not None:

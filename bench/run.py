@@ -1,0 +1,144 @@
+"""The benchmark harness: every hot path at one size, one JSON file and one Markdown report.
+
+    .venv/bin/python bench/run.py                  # the seed's sizes: bench/results/benchmarks_seed.json and
+                                                   # docs/benchmarks.md (about 30 minutes on 2 cores)
+    .venv/bin/python bench/run.py --size tiny --out_dir /tmp/bench    # the smoke run CI does (about 3 minutes)
+
+Sections (--sections, default all): train (training step, GRAPH and PYNATIVE, AMP levels), loop (train.py's whole
+loop against the bare step), profile (one I3D step by operator, FLOPs against the machine's limit), inference (four
+backends on one exported model), loader (clips/s against the seed-style loader and the models' consumption),
+data_tools (frame extraction and TV-L1 flow, 1 worker and all cores). Each measurement runs in its own process.
+A configuration that fails is reported as such and the run goes on; the exit status is 1 if any failed.
+"""
+import argparse
+import datetime
+import json
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import REPO_ROOT, SIZES, machine, run_child  # noqa: E402
+
+SECTIONS = ("train", "loop", "profile", "inference", "loader", "data_tools")
+DATA_TOOLS_ARGS = {"tiny": ["--num_classes", "2", "--groups", "3", "--clips", "1", "--num_frames", "8", "--size", "32"],
+                   "seed": ["--num_classes", "4", "--groups", "3", "--clips", "1", "--num_frames", "24", "--size", "96"]}
+
+
+def train_configs(size):
+    """(model, frames, crop, batch, mode, amp) of the training-step section."""
+    s = SIZES[size]
+    configs = [("i3d_rgb", s["frames"], s["crop"], batch, "graph", "O0") for batch in s["batches"]]
+    configs += [("i3d_rgb", s["frames"], s["crop"], 1, "pynative", "O0")]
+    configs += [("i3d_rgb", s["frames"], s["crop"], 1, "graph", amp) for amp in ("O1", "O2", "O3")]
+    configs += [("i3d_flow", s["frames"], s["crop"], 1, mode, "O0") for mode in ("graph", "pynative")]
+    for segments in s["segments"]:
+        configs += [("eco_lite", segments, s["eco_crop"], batch, "graph", "O0") for batch in s["batches"]]
+        configs += [("eco_lite", segments, s["eco_crop"], 1, "pynative", "O0")]
+    return configs
+
+
+def progress(message):
+    print(f"[bench {datetime.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def run_train(size, scratch):
+    results = []
+    for model, frames, crop, batch, mode, amp in train_configs(size):
+        progress(f"train step: {model} {frames}x{crop}x{crop} batch {batch} {mode} {amp}")
+        result = run_child("train_step.py", ["--model", model, "--frames", frames, "--crop", crop, "--batch", batch,
+                                             "--mode", mode, "--amp", amp, "--steps", SIZES[size]["steps"]])
+        results.append({"model": model, "frames": frames, "crop": crop, "batch": batch, "mode": mode, "amp": amp,
+                        **result})
+    return {"results": results}
+
+
+def run_loop(size, scratch):
+    progress("training loop: train.py in GRAPH and PYNATIVE mode")
+    return run_child("train_loop.py", ["--size", size, "--scratch", Path(scratch) / "loop"])
+
+
+def run_profile(size, scratch):
+    progress("profile of one I3D rgb training step")
+    s = SIZES[size]
+    return run_child("profile_step.py", ["--frames", s["frames"], "--crop", s["crop"]])
+
+
+def run_inference(size, scratch):
+    progress("inference: MindSpore ckpt, MINDIR, ONNX Runtime, C++ app")
+    return run_child("inference.py", ["--size", size, "--scratch", Path(scratch) / "inference"])
+
+
+def run_loader(size, scratch):
+    progress("data loader: seed-style vs ours, 1 and 2 workers")
+    return run_child("loader.py", ["--size", size])
+
+
+def run_data_tools(size, scratch):
+    progress("data tools: frame extraction and TV-L1 flow, 1 worker and all cores")
+    return run_child("data_tools.py", DATA_TOOLS_ARGS[size])
+
+
+RUNNERS = {"train": run_train, "loop": run_loop, "profile": run_profile, "inference": run_inference,
+           "loader": run_loader, "data_tools": run_data_tools}
+
+
+def failures(report):
+    """'section: error' for every failed measurement."""
+    found = []
+    for name, section in report["sections"].items():
+        entries = [section] + section.get("results", []) if isinstance(section.get("results"), list) else [section]
+        found += [f"{name}: {entry['error']}" for entry in entries if isinstance(entry, dict) and "error" in entry]
+    return found
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=sorted(SIZES), default="seed")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated, from {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument("--out_dir", type=Path, default=REPO_ROOT / "bench/results",
+                        help="where benchmarks_<size>.json goes (default bench/results)")
+    parser.add_argument("--markdown", type=Path,
+                        help="the report (default: docs/benchmarks.md for the seed size, else next to the JSON)")
+    args = parser.parse_args(argv)
+    args.sections = [name.strip() for name in args.sections.split(",") if name.strip()]
+    unknown = sorted(set(args.sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    if args.markdown is None:
+        args.markdown = REPO_ROOT / "docs/benchmarks.md" if args.size == "seed" else \
+            args.out_dir / f"benchmarks_{args.size}.md"
+    return args
+
+
+def main(argv=None):
+    from bench.report import render
+    from src.data.atomic import atomic_write_text
+
+    args = parse_args(argv)
+    command = " ".join(shlex.quote(part) for part in ["python", "bench/run.py", *(sys.argv[1:] if argv is None
+                                                                                    else argv)])
+    report = {"command": command, "size": args.size, "sizes": SIZES[args.size],
+              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": machine(), "sections": {}}
+    json_path = args.out_dir / f"benchmarks_{args.size}.json"
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in args.sections:
+            report["sections"][name] = RUNNERS[name](args.size, scratch)
+            args.out_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(json_path, json.dumps(report, indent=1) + "\n")  # a finished section is never lost
+    args.markdown.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.markdown, render(report))
+    progress(f"wrote {json_path} and {args.markdown}")
+    problems = failures(report)
+    for problem in problems:
+        print(f"failed: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
