@@ -9,6 +9,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -98,13 +99,15 @@ def run_child(script, args, timeout=1800):
     """
     command = [sys.executable, str(REPO_ROOT / "bench" / script), *map(str, args)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
+        # Not the repository: MindSpore drops rank_0/ debugging files into the working folder when a graph fails.
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=tempfile.gettempdir())
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s"}
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        return {"error": f"exit {done.returncode}: " + " | ".join(tail)}
+        output = (done.stderr or done.stdout).strip().splitlines()
+        errors = [line for line in output if "Error" in line.split(":", 1)[0]]  # e.g. "RuntimeError: ..."
+        return {"error": f"exit {done.returncode}: " + (errors[-1] if errors else " / ".join(output[-3:]))}
     try:
         return json.loads(lines[-1])
     except json.JSONDecodeError:

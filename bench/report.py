@@ -30,7 +30,8 @@ def train_rows(section):
         shape = f"{r['frames']} seg. x {r['crop']}²" if r["model"] == "eco_lite" else f"{r['frames']}x{r['crop']}²"
         head = [r["model"], shape, r["batch"], r["mode"], r["amp"]]
         if "error" in r:
-            rows.append(head + [f"failed: {r['error'][:80]}"] + [""] * 5)
+            what = "does not run on this machine" if r.get("unsupported") else "failed"
+            rows.append(head + [f"{what}: {r['error'][:120]}".replace("|", "/")] + [""] * 5)
             continue
         rows.append(head + [f"{r['s_per_step']:.3f}", f"{r['clips_per_s']:.3f}", f"{r['first_steps_s']:.1f}",
                             f"{r['peak_rss_mib']:,.0f}", f"{r['forward_gflops_per_clip']:.1f}",
@@ -154,7 +155,7 @@ def render(report):
         "step's clips/s at the same clip size.", ""] + loader.markdown(
         s, consumption(sections["train"]) if not failed(sections.get("train")) else None))
     lines += section_or_failure("Frame extraction and TV-L1 flow", sections.get("data_tools"), lambda s: [
-        f"`bench/data_tools.py`: sample-dataset videos, frames written at short side {s['frame_short_side']}, "
+        f"`bench/data_tools.py`: sample-dataset videos, frames written at short side {s['frame_size_short_side']}, "
         "1 worker against all cores.", ""] + table(
         ["step", "workers", "frames", "seconds", "frames / s"],
         [[name.rsplit("_", 1)[0], name.rsplit("_", 1)[1], r.get("frames", r.get("flow_frames")), r["seconds"],

@@ -43,7 +43,7 @@ def loop_seconds_per_step(rgb, annotation, mode, save_dir):
                str(rgb), "--annotation_path", str(annotation), "--train_sample_duration", str(FRAMES),
                "--spatial_size", str(CROP), "--batch_size", str(BATCH), "--num_workers", "2", "--num_epochs", "3",
                "--no_eval", "--no-progress", "--context", mode, "--save_dir", str(save_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=save_dir.parent)
     if done.returncode != 0:
         raise SystemExit(f"train.py failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     epochs = [json.loads(line) for line in (save_dir / "ucf101_rgb/train_log.jsonl").read_text().splitlines()]

@@ -2,8 +2,10 @@
 
 Import this module before anything imports mindspore: on x86 CPUs it caps oneDNN at AVX2, because
 with the AVX-512 default MindSpore's CPU convolutions fall back to a reference kernel that is about
-100x slower. A value the user exported is left alone.
+100x slower. A value the user exported is left alone. It also keeps large freed blocks in glibc's heap
+(keep_large_blocks).
 """
+import ctypes
 import os
 import platform
 import random
@@ -17,6 +19,30 @@ if _X86 and "ONEDNN_MAX_CPU_ISA" not in os.environ:
         warnings.warn("src.runtime was imported after mindspore: ONEDNN_MAX_CPU_ISA=AVX2 comes too late "
                       "and CPU convolutions may run ~100x slower. Import src.runtime first.")
     os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_LARGE_BLOCK_LIMIT = 1 << 30
+
+
+def keep_large_blocks():
+    """Let glibc reuse freed blocks of up to 1 GiB instead of unmapping them.
+
+    By default blocks over 32 MiB are mapped fresh and unmapped on free, so every I3D clip (64x224x224x3 float32
+    is 38.5 MiB) page-faults its memory anew, which made the loader up to 2x slower (docs/benchmarks.md). Peak
+    memory is unchanged. Does nothing where glibc's mallopt is missing (e.g. musl, macOS); MALLOC_MMAP_THRESHOLD_
+    in the environment wins.
+    """
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _LARGE_BLOCK_LIMIT)) and \
+        bool(libc.mallopt(_M_TRIM_THRESHOLD, _LARGE_BLOCK_LIMIT))
+
+
+keep_large_blocks()
 
 DEVICE_TARGETS = ("CPU", "GPU", "Ascend")
 CONTEXT_MODES = {"gr": "GRAPH_MODE", "py": "PYNATIVE_MODE"}

@@ -40,3 +40,12 @@ def test_data_tools_do_not_import_mindspore():
     code = "; ".join([f"import src.data.{m}" for m in modules] + [f"import src.tools.{t}" for t in tools]
                      + ["import sys", "print('mindspore' in sys.modules)"])
     assert run_cli(["-c", code]).stdout.strip() == "False"
+
+
+def test_keep_large_blocks_is_a_harmless_no_op_when_the_environment_decides(monkeypatch):
+    from src.runtime import keep_large_blocks
+
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert keep_large_blocks() is False
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+    assert keep_large_blocks() in (True, False)

@@ -119,13 +119,14 @@ class I3DHead(nn.Cell):
 
     def __init__(self, in_channels, num_classes, dropout_keep_prob):
         super().__init__()
+        self.window = HEAD_WINDOW  # an attribute, not a global: AMP O1 rewrites construct without module globals
         self.dropout = nn.Dropout(p=1.0 - dropout_keep_prob)
         self.conv3d = nn.Conv3d(in_channels, num_classes, 1, has_bias=True,
                                 weight_init=HeNormal(mode="fan_in", nonlinearity="linear"), bias_init="zeros")
 
     def construct(self, x):
         n, c, t, h, w = x.shape
-        window_t, window_h, window_w = min(HEAD_WINDOW[0], t), min(HEAD_WINDOW[1], h), min(HEAD_WINDOW[2], w)
+        window_t, window_h, window_w = min(self.window[0], t), min(self.window[1], h), min(self.window[2], w)
         x = x.reshape(n, c * t, h, w)
         if window_h == h and window_w == w:
             x = x.mean(axis=(2, 3), keep_dims=True)
@@ -166,6 +167,7 @@ class InceptionI3D(nn.Cell):
         self.final_endpoint = final_endpoint
         self.dropout_keep_prob = dropout_keep_prob
         self.num_classes = num_classes if final_endpoint == LOGITS else None
+        self.has_logits = final_endpoint == LOGITS  # a plain attribute: AMP O1 rewrites construct without globals
 
         channels = self.in_channels
         endpoints = []
@@ -198,7 +200,7 @@ class InceptionI3D(nn.Cell):
     def construct(self, x):
         for name in self.endpoints:
             x = getattr(self, name)(x)
-        if self.final_endpoint == LOGITS:
+        if self.has_logits:
             x = self.logits(x)
         return x
 
