@@ -281,7 +281,7 @@ def markdown(result):
 
 
 def report(result, as_markdown):
-    print("\n".join(markdown(result)) if as_markdown else json.dumps(result, indent=2))
+    print("\n".join(markdown(result)) if as_markdown else json.dumps(result))
 
 
 def main(argv=None):

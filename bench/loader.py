@@ -8,7 +8,7 @@ which would take minutes at this size), then times, with 1 and 2 workers: I3D rg
 size's clip length and crop) and ECO-lite training segments (each segment count of the size), our pipeline
 (epoch_batches, as train.py uses it) against the seed-style one and against our clips through MindSpore's
 GeneratorDataset (the pipeline before this benchmark). Each figure is the median of TRIALS runs, the
-two loaders alternating, since this shared machine's speed drifts. "decode only" is the time cv2 needs just to
+loaders each in a fresh process. "decode only" is the time cv2 needs just to
 decode the frames a clip reads, one worker: the ceiling of any JPEG loader on one core. Batches of 1; the first
 clip of each run is not timed.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import src.runtime  # noqa: E402,F401  (first: oneDNN AVX2 cap before MindSpore loads)
-from bench.common import SIZES, emit, rate  # noqa: E402
+from bench.common import SIZES, emit, rate, run_child  # noqa: E402
 
 WORKERS = (1, 2)
 MIN_SECONDS = 2.0
@@ -165,11 +165,35 @@ def pipelines(size):
     return ["i3d_rgb", "i3d_flow"] + [f"eco_{segments}" for segments in size["segments"]]
 
 
-def measure(size_name, scratch, workers=WORKERS):
-    import numpy as np
+LOADERS = ("seed", "ours", "ours_generator")
 
+
+def data_paths(root):
+    root = Path(root)
+    return {"rgb": root / "rgb", "flow": root / "flow", "annotation": root / "annotation.json",
+            "eco_list": root / "eco_train.txt"}
+
+
+def child_rates(data_root, size_name, pipeline, loader, workers, count, trials):
+    """Clips/s of `trials` epochs of one loader, in this (fresh) process."""
     from bench.seed_loader import seed_dataset
     from src.data.pipeline import epoch_batches
+
+    size, data = SIZES[size_name], data_paths(data_root)
+    if loader == "seed":
+        source = FirstItems(seed_source(pipeline, data, size), count + 1)
+        make = lambda: seed_dataset(source, workers).create_tuple_iterator(num_epochs=1, output_numpy=True)  # noqa: E731
+    else:
+        source = FirstItems(our_source(pipeline, data, size), count + 1)
+        make = (lambda: generator_batches(source, workers)) if loader == "ours_generator" else \
+            (lambda: epoch_batches(source, 1, shuffle=True, num_workers=workers))
+    return [clips_per_second(make()) for _ in range(trials)]
+
+
+def measure(size_name, scratch, workers=WORKERS):
+    """Each loader runs in its own process: a MindSpore pipeline's worker processes may outlive its iterator and
+    would slow down whatever is timed next."""
+    import numpy as np
 
     size = SIZES[size_name]
     counts = {pipeline: count_for(pipeline, size) for pipeline in pipelines(size)}
@@ -177,19 +201,15 @@ def measure(size_name, scratch, workers=WORKERS):
                         max(counts.values()) + 1)
     rows = []
     for pipeline, count in counts.items():
-        ours = FirstItems(our_source(pipeline, data, size), count + 1)
         row = {"pipeline": pipeline, "clips": count,
-               "decode_only_1w": max(decode_only(ours.source, count) for _ in range(TRIALS))}
-        seed = FirstItems(seed_source(pipeline, data, size), count + 1)
+               "decode_only_1w": max(decode_only(our_source(pipeline, data, size), count) for _ in range(TRIALS))}
         for n in workers:
-            trials = {"seed": [], "ours": [], "ours_generator": []}
-            for _ in range(TRIALS):
-                seed_batches = seed_dataset(seed, n).create_tuple_iterator(num_epochs=1, output_numpy=True)
-                trials["seed"].append(clips_per_second(seed_batches))
-                trials["ours"].append(clips_per_second(epoch_batches(ours, 1, shuffle=True, num_workers=n)))
-                trials["ours_generator"].append(clips_per_second(generator_batches(ours, n)))
-            for who, rates in trials.items():
-                row[f"{who}_{n}w"] = float(np.median(rates))
+            for loader in LOADERS:
+                result = run_child("loader.py", ["--child", "--data", scratch, "--size", size_name, "--pipeline",
+                                                 pipeline, "--loader", loader, "--workers", n, "--count", count])
+                if "error" in result:
+                    raise SystemExit(f"loader {loader} ({pipeline}, {n} workers): {result['error']}")
+                row[f"{loader}_{n}w"] = float(np.median(result["rates"]))
             row[f"speedup_{n}w"] = round(row[f"ours_{n}w"] / row[f"seed_{n}w"], 2)
         rows.append(row)
     return {"size": size_name, "frame_short_side": size["frame_short_side"], "videos": size["loader_videos"],
@@ -217,7 +237,17 @@ def markdown(result, consumption=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--pipeline", help=argparse.SUPPRESS)
+    parser.add_argument("--loader", choices=LOADERS, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        emit({"rates": child_rates(args.data, args.size, args.pipeline, args.loader, args.workers, args.count,
+                                   TRIALS)})
+        return 0
     with tempfile.TemporaryDirectory() as scratch:
         result = measure(args.size, scratch)
     print("\n".join(markdown(result)), file=sys.stderr)

@@ -8,6 +8,8 @@ Sections (--sections, default all): train (training step, GRAPH and PYNATIVE, AM
 loop against the bare step), profile (one I3D step by operator, FLOPs against the machine's limit), inference (four
 backends on one exported model), loader (clips/s against the seed-style loader and the models' consumption),
 data_tools (frame extraction and TV-L1 flow, 1 worker and all cores). Each measurement runs in its own process.
+Sections not run this time are kept from the existing JSON, so one section can be rerun alone; the report notes
+the date of the run and the command.
 A configuration that fails is reported as such and the run goes on; the exit status is 1 if any failed.
 """
 import argparse
@@ -125,13 +127,19 @@ def main(argv=None):
     args = parse_args(argv)
     command = " ".join(shlex.quote(part) for part in ["python", "bench/run.py", *(sys.argv[1:] if argv is None
                                                                                     else argv)])
+    json_path = args.out_dir / f"benchmarks_{args.size}.json"
+    earlier = json.loads(json_path.read_text()).get("sections", {}) if json_path.is_file() else {}
+    kept = {name: section for name, section in earlier.items() if name not in args.sections}
     report = {"command": command, "size": args.size, "sizes": SIZES[args.size],
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "machine": machine(), "sections": {}}
-    json_path = args.out_dir / f"benchmarks_{args.size}.json"
+              "machine": machine(), "sections": kept}
+    if kept:
+        progress(f"keeping the sections {', '.join(kept)} of {json_path} (rerun them with --sections)")
     with tempfile.TemporaryDirectory() as scratch:
         for name in args.sections:
-            report["sections"][name] = RUNNERS[name](args.size, scratch)
+            report["sections"][name] = dict(RUNNERS[name](args.size, scratch), measured_by=command,
+                                            measured_at=datetime.datetime.now(datetime.timezone.utc).isoformat(
+                                                timespec="seconds"))
             args.out_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(json_path, json.dumps(report, indent=1) + "\n")  # a finished section is never lost
     args.markdown.parent.mkdir(parents=True, exist_ok=True)

@@ -130,7 +130,11 @@ class FrameClipSource:
         """
         frames, positions = read_distinct_frames(video_dir, self.templates, indices, self.grayscale)
         frames = self.frame_transform(frames, rng)
-        arranged = frames.transpose(layout).take(positions, axis=layout.index(0))
+        arranged = frames.transpose(layout)
+        if np.array_equal(positions, np.arange(len(frames))):  # no repeated frame: a plain copy is 2x faster
+            arranged = np.ascontiguousarray(arranged)
+        else:
+            arranged = arranged.take(positions, axis=layout.index(0))
         values = self.value_transform(arranged.transpose(np.argsort(layout)), rng)
         return np.ascontiguousarray(values.transpose(layout))
 
