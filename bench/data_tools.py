@@ -1,6 +1,6 @@
 """Frames/s of frame extraction and of TV-L1 flow extraction, with 1 worker and with all cores.
 
-    .venv/bin/python bench/data_tools.py [--out bench/results/data_tools.json] [sample dataset options]
+    .venv/bin/python bench/data_tools.py [--out FILE.json] [sample dataset options]
 
 Makes a sample dataset (default: the built-in one), times `generate_rgb_jpgs` and `convert_rgb_to_flow`
 with --workers 1 and --workers <all cores>, checks that both give byte-identical output, and prints one
