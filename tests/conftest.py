@@ -1,4 +1,5 @@
 """Shared fixtures. src.runtime comes first so MindSpore (if a test imports it) loads with the AVX2 cap."""
+import os
 import sys
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def read_log(monkeypatch):
     original = pipeline.read_image
 
     def recording_read_image(path, grayscale=False):
-        paths.append(path.name)
+        paths.append(os.path.basename(path))
         return original(path, grayscale)
 
     monkeypatch.setattr(pipeline, "read_image", recording_read_image)

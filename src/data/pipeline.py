@@ -7,6 +7,7 @@ data-parallel ranks and `iterate_batches` loads them, in threads, as numpy batch
 was dropped: on this CPU it added copies of every clip and, with 2 workers, stalls that made it slower than one;
 see docs/benchmarks.md.)
 """
+import os
 import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -65,10 +66,11 @@ def read_distinct_frames(video_dir, templates, indices, grayscale):
     of differing sizes raise FrameFolderError.
     """
     distinct, positions = np.unique(np.asarray(indices), return_inverse=True)
+    folder = os.fspath(video_dir)
     frames = None
     for slot, frame_index in enumerate(distinct):
         for group, template in enumerate(templates):
-            path = Path(video_dir) / template.format(int(frame_index))
+            path = os.path.join(folder, template.format(int(frame_index)))
             image = read_image(path, grayscale=grayscale)
             if image.ndim == 2:
                 image = image[:, :, None]

@@ -151,10 +151,15 @@ class RandomHorizontalFlip:
     def __call__(self, clip, rng):
         if rng.random() >= self.p:
             return clip
-        flipped = clip[:, :, ::-1]  # a view: the loader's final rearrangement copies it once, in order
-        if self.is_flow:
-            flipped = flipped.copy()
-            flipped[..., 0] = 255 - flipped[..., 0] if flipped.dtype == np.uint8 else -flipped[..., 0]
+        if not self.is_flow:
+            return clip[:, :, ::-1]  # a view: the loader's final rearrangement copies it once, in order
+        rows = np.ascontiguousarray(clip).reshape((-1,) + clip.shape[2:])  # one tall image: one fast cv2 call
+        flipped = cv2.flip(rows, 1).reshape(clip.shape)
+        x = flipped[..., 0]
+        if flipped.dtype == np.uint8:
+            np.subtract(255, x, out=x)
+        else:
+            np.negative(x, out=x)
         return flipped
 
     def __repr__(self):
