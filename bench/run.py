@@ -1,8 +1,8 @@
 """The benchmark harness: every hot path at one size, one JSON file and one Markdown report.
 
     .venv/bin/python bench/run.py                  # the seed's sizes: bench/results/benchmarks_seed.json and
-                                                   # docs/benchmarks.md (about 30 minutes on 2 cores)
-    .venv/bin/python bench/run.py --size tiny --out_dir /tmp/bench    # the smoke run CI does (about 3 minutes)
+                                                   # docs/benchmarks.md (about 15 minutes on 2 cores)
+    .venv/bin/python bench/run.py --size tiny --out_dir /tmp/bench    # the smoke run CI does (about 4 minutes)
 
 Sections (--sections, default all): train (training step, GRAPH and PYNATIVE, AMP levels), loop (train.py's whole
 loop against the bare step), profile (one I3D step by operator, FLOPs against the machine's limit), inference (four
