@@ -1,5 +1,6 @@
 """Shared fixtures. src.runtime comes first so MindSpore (if a test imports it) loads with the AVX2 cap."""
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,3 +38,16 @@ def read_log(monkeypatch):
 
     monkeypatch.setattr(pipeline, "read_image", recording_read_image)
     return paths
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory):
+    """The offline-inference app (ascend_310_infer/, ONNX Runtime backend), built once into a temporary folder; the
+    launchers find it through INFER_BUILD_DIR."""
+    build = tmp_path_factory.mktemp("infer_build")
+    env = dict(os.environ, PYTHON_BIN=sys.executable, INFER_BUILD_DIR=str(build))
+    result = subprocess.run(["bash", str(REPO_ROOT / "ascend_310_infer/build.sh"), "onnxruntime"], env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (build / "main").is_file()
+    return build

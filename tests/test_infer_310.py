@@ -1,6 +1,6 @@
 """Offline inference end to end on a tiny generated dataset (6 validation videos, 3 classes, 8 frames, 32-pixel crops)
 with random-init checkpoints: preprocess.py -> the C++ app in ascend_310_infer/ (ONNX Runtime CPU backend, built once
-per module) -> postprocess.py, through the seed's launchers. The app's logits must equal eval.py's."""
+per session, see tests/conftest.py) -> postprocess.py, through the seed's launchers. The app's logits must equal eval.py's."""
 import json
 import os
 import re
@@ -21,18 +21,6 @@ TINY = ["--test_sample_duration=8", "--spatial_size=32", "--num_workers=1"]
 BATCH = 4  # 6 videos: two files, the second with 2 real clips and 2 padding rows
 SCRIPTS = REPO_ROOT / "scripts"
 BIN_BYTES = {"rgb": BATCH * 3 * 8 * 32 * 32 * 4, "flow": BATCH * 2 * 8 * 32 * 32 * 4}
-
-
-@pytest.fixture(scope="module")
-def build_dir(tmp_path_factory):
-    """The app, built with build.sh into a temporary folder (the launchers find it through INFER_BUILD_DIR)."""
-    build = tmp_path_factory.mktemp("infer_build")
-    env = dict(os.environ, PYTHON_BIN=sys.executable, INFER_BUILD_DIR=str(build))
-    result = subprocess.run(["bash", str(REPO_ROOT / "ascend_310_infer/build.sh"), "onnxruntime"], env=env,
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert (build / "main").is_file()
-    return build
 
 
 def run_script(name, args, cwd, build_dir, check=True, **env):

@@ -31,16 +31,6 @@ TOTAL_LINE = re.compile(r"^Total data: (\d+), top1 accuracy: (\S+), top5 accurac
 
 
 @pytest.fixture(scope="module")
-def build_dir(tmp_path_factory):
-    build = tmp_path_factory.mktemp("infer_build")
-    env = dict(os.environ, PYTHON_BIN=sys.executable, INFER_BUILD_DIR=str(build))
-    result = subprocess.run(["bash", str(REPO_ROOT / "ascend_310_infer/build.sh"), "onnxruntime"], env=env,
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return build
-
-
-@pytest.fixture(scope="module")
 def data(tmp_path_factory):
     import mindspore as ms
     from src.eco_lite import ECOLite, save_eco_checkpoint
