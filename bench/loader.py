@@ -7,9 +7,9 @@ tools write them; the flow images are Farneback flow of those frames, 8-bit enco
 which would take minutes at this size), then times, with 1 and 2 workers: I3D rgb and flow training clips (the
 size's clip length and crop) and ECO-lite training segments (each segment count of the size), our pipeline
 (epoch_batches, as train.py uses it) against the seed-style one and against our clips through MindSpore's
-GeneratorDataset (the pipeline before this benchmark). Each figure is the median of TRIALS runs, the
-loaders each in a fresh process. "decode only" is the time cv2 needs just to
-decode the frames a clip reads, one worker: the ceiling of any JPEG loader on one core. Batches of 1; the first
+GeneratorDataset (the pipeline before this benchmark). Each figure is the median of TRIALS runs, each loader in
+a fresh process. "decode only" is the time cv2 needs just to decode the frames a clip reads, one worker: the
+ceiling of any JPEG loader on one core. Batches of 1; the first
 clip of each run is not timed.
 """
 import argparse
@@ -180,14 +180,17 @@ def child_rates(data_root, size_name, pipeline, loader, workers, count, trials):
     from src.data.pipeline import epoch_batches
 
     size, data = SIZES[size_name], data_paths(data_root)
-    if loader == "seed":
-        source = FirstItems(seed_source(pipeline, data, size), count + 1)
-        make = lambda: seed_dataset(source, workers).create_tuple_iterator(num_epochs=1, output_numpy=True)  # noqa: E731
-    else:
-        source = FirstItems(our_source(pipeline, data, size), count + 1)
-        make = (lambda: generator_batches(source, workers)) if loader == "ours_generator" else \
-            (lambda: epoch_batches(source, 1, shuffle=True, num_workers=workers))
-    return [clips_per_second(make()) for _ in range(trials)]
+    make_source = seed_source if loader == "seed" else our_source
+    source = FirstItems(make_source(pipeline, data, size), count + 1)
+
+    def batches():
+        if loader == "seed":
+            return seed_dataset(source, workers).create_tuple_iterator(num_epochs=1, output_numpy=True)
+        if loader == "ours_generator":
+            return generator_batches(source, workers)
+        return epoch_batches(source, 1, shuffle=True, num_workers=workers)
+
+    return [clips_per_second(batches()) for _ in range(trials)]
 
 
 def measure(size_name, scratch, workers=WORKERS):
@@ -201,8 +204,9 @@ def measure(size_name, scratch, workers=WORKERS):
                         max(counts.values()) + 1)
     rows = []
     for pipeline, count in counts.items():
+        ours = our_source(pipeline, data, size)
         row = {"pipeline": pipeline, "clips": count,
-               "decode_only_1w": max(decode_only(our_source(pipeline, data, size), count) for _ in range(TRIALS))}
+               "decode_only_1w": max(decode_only(ours, count) for _ in range(TRIALS))}
         for n in workers:
             for loader in LOADERS:
                 result = run_child("loader.py", ["--child", "--data", scratch, "--size", size_name, "--pipeline",

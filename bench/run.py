@@ -25,8 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import REPO_ROOT, SIZES, machine, run_child  # noqa: E402
 
 SECTIONS = ("train", "loop", "profile", "inference", "loader", "data_tools")
-DATA_TOOLS_ARGS = {"tiny": ["--num_classes", "2", "--groups", "3", "--clips", "1", "--num_frames", "8", "--size", "32"],
-                   "seed": ["--num_classes", "4", "--groups", "3", "--clips", "1", "--num_frames", "24", "--size", "96"]}
+DATA_TOOLS_ARGS = {
+    "tiny": ["--num_classes", "2", "--groups", "3", "--clips", "1", "--num_frames", "8", "--size", "32"],
+    "seed": ["--num_classes", "4", "--groups", "3", "--clips", "1", "--num_frames", "24", "--size", "96"],
+}
 
 
 def train_configs(size):
@@ -98,9 +100,9 @@ def failures(report):
     """'section: error' for every failed measurement (an AMP level that does not run here is not a failure)."""
     found = []
     for name, section in report["sections"].items():
-        entries = [section] + section.get("results", []) if isinstance(section.get("results"), list) else [section]
-        found += [f"{name}: {entry['error']}" for entry in entries
-                  if isinstance(entry, dict) and "error" in entry and not entry.get("unsupported")]
+        results = section.get("results")
+        entries = [section] + (results if isinstance(results, list) else [])
+        found += [f"{name}: {entry['error']}" for entry in entries if "error" in entry and not entry.get("unsupported")]
     return found
 
 

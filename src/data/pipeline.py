@@ -4,8 +4,8 @@ A source is random-access (`__len__`, `get_item(index, epoch)`); the augmentatio
 drawn from numpy's default_rng([seed, e, i]) and nothing else, so a resumed run sees exactly the data of an
 uninterrupted one, whatever the worker count or shuffle order. `epoch_batches` deals an epoch's items to the
 data-parallel ranks and `iterate_batches` loads them, in threads, as numpy batches. (MindSpore's GeneratorDataset
-was dropped: on this CPU it added copies of every clip and, with 2 workers, stalls that made it slower than one;
-see docs/benchmarks.md.)
+was dropped: on this CPU, with 2 thread workers, it stalled between rows and gave up to 2.5x fewer clips/s; see
+docs/benchmarks.md.)
 """
 import os
 import warnings
