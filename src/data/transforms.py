@@ -30,7 +30,7 @@ def _resize_frames(clip, width, height):
     if clip.shape[1:3] == (height, width):
         return clip
     resized = np.empty((clip.shape[0], height, width) + clip.shape[3:], dtype=clip.dtype)
-    in_place = resized.ndim == 4 and resized.shape[3] > 1  # cv2 writes a (H, W) result for one channel
+    in_place = resized.shape[3] > 1  # for one channel cv2 writes a (H, W) result, not into the (H, W, 1) target
     for frame, target in zip(clip, resized):
         if in_place:
             cv2.resize(frame, (width, height), dst=target, interpolation=cv2.INTER_LINEAR)
