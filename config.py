@@ -1,37 +1,33 @@
 """Options of every I3D entry point: one table of defaults, one parser per script, parse + validate.
 
 Entry points and their builders: `train.py` (`train_parser`, `parse_train_args`), `preprocess.py` (the training
-options, as in the seed: `preprocess_parser`, `parse_preprocess_args`), `postprocess.py` (`postprocess_parser`,
+options, as in the original: `preprocess_parser`, `parse_preprocess_args`), `postprocess.py` (`postprocess_parser`,
 `parse_postprocess_args`), `eval.py` (`eval_parser`, `parse_eval_args`),
 `eval_onnx.py` (`eval_onnx_parser`, `parse_eval_onnx_args`) and `export.py` (`export_parser`, `parse_export_args`).
-Flag names are the seed's, so its README and shell-script command lines keep working, including the seed's
+Flag names are the original's, so its README and shell-script command lines keep working, including the original's
 `--flag=True/False` booleans, export's `--device` and the README's `--num_class`.
 
-Defaults are what the seed's *code* used where its README table disagrees (lr 0.01, lr_de_epochs 5,
+Defaults are what the original's *code* used where its README table disagrees (lr 0.01, lr_de_epochs 5,
 checkpoints_num_keep 16, sink_mode True). Deliberate departures, all decided after parsing:
-- eval's test_sample_duration is 64, not the seed's 256, which looped most clips (spec I-22) and disagreed with
-  training, export and eval_onnx;
+- eval's test_sample_duration is 64, not the original's 256, which looped most clips and disagreed with training,
+  export and eval_onnx (docs/differences.md#i3d-eval-clip-length);
 - device_target, when not given, is the accelerator this machine has (Ascend, else GPU, else CPU) instead of always
   Ascend; amp_level, when not given, is O3 on Ascend and O0 elsewhere; device_id falls back to env DEVICE_ID, then 0;
-  device_num falls back to env RANK_SIZE, then 1 (the seed: 8);
-- class counts: the dataset implies 51 (hmdb51) or 101 (ucf101) classes, as the seed forced, but when an annotation
+  device_num falls back to env RANK_SIZE, then 1 (the original: 8);
+- class counts: the dataset implies 51 (hmdb51) or 101 (ucf101) classes, as the original forced, but when an annotation
   file lists a different number of labels (e.g. the built-in 6-class sample dataset) the file wins and a note is
   printed; a count given explicitly must match the file or parsing fails;
-- a distributed run writes to ./output_distribute/ only when --save_dir is not given (the seed always forced it);
-- the openI/OBS flags are accepted so seed command lines parse, but --openI=True is refused and the cloud flags are
+- a distributed run writes to ./output_distribute/ only when --save_dir is not given (the original always forced it);
+- the openI/OBS flags are accepted so original command lines parse, but --openI=True is refused and the cloud flags are
   removed from the parsed options, so no code path can depend on them;
 - flag abbreviations are off (explicit aliases instead), so a new flag can never make an old command ambiguous.
 """
-import argparse
-import glob
-import json
-import math
-import os
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from src.runtime import CONTEXT_MODES, DEVICE_TARGETS
+from src.cli import (CONTEXT_MODES, DEVICE_TARGETS, Parser, add_bool_flag, add_choice_flag, detect_device_target,
+                     env_int, non_negative_float, non_negative_int, note, number, parse_fusion_weights,
+                     positive_float, positive_int, resolve_device, unit_fraction)
 
 DATASET_NUM_CLASSES = {"hmdb51": 51, "ucf101": 101}
 MODES = ("rgb", "flow")
@@ -42,8 +38,6 @@ FILE_FORMATS = ("MINDIR", "AIR", "ONNX")
 FUSIONS = ("sum", "weighted", "softmax_avg")
 ONNX_DEVICE_TARGETS = ("GPU", "CPU")
 CLOUD_FLAGS = ("openI", "data_url", "train_url", "ckpt_url", "result_url")
-TRUE_WORDS = ("true", "1")
-FALSE_WORDS = ("false", "0")
 
 
 @dataclass(frozen=True)
@@ -99,86 +93,10 @@ DEFAULTS = I3DDefaults()
 EVAL_ONNX_DEFAULTS = replace(DEFAULTS, num_workers=8)
 
 
-# ----------------------------------------------------------------------------------------------- argument types
-
-def parse_bool(text):
-    """'True'/'true'/'1' -> True, 'False'/'false'/'0' -> False; the seed's boolean flags read 'False' as true (I-13)."""
-    word = str(text).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}: use True/False (or 1/0), or the bare flag for True")
-
-
-def add_bool_flag(group, flag, default, help_text):
-    """A boolean that also takes the seed's `--flag=True/False` form; a bare `--flag` means True."""
-    group.add_argument(flag, nargs="?", const=True, default=default, type=parse_bool, metavar="BOOL",
-                       help=help_text)
-
-
-def add_choice_flag(group, *flags, choices, **kwargs):
-    """A case-insensitive choice stored in its canonical spelling (the seed's '--optimizer=SGD' becomes 'sgd')."""
-    canonical = {choice.lower(): choice for choice in choices}
-
-    def convert(text):
-        try:
-            return canonical[text.strip().lower()]
-        except KeyError:
-            raise argparse.ArgumentTypeError(
-                f"invalid choice {text!r} (choose from {', '.join(choices)})") from None
-    group.add_argument(*flags, type=convert, metavar="{" + ",".join(choices) + "}", **kwargs)
-
-
-def _number(kind, check, requirement):
-    def convert(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
-        if not check(value):
-            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
-        return value
-    return convert
-
-
-positive_int = _number(int, lambda v: v > 0, "a positive integer")
-non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
-positive_float = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive number")
-non_negative_float = _number(float, lambda v: math.isfinite(v) and v >= 0, "a number >= 0")
-unit_fraction = _number(float, lambda v: 0 < v <= 1, "in (0, 1]")
-
-
-def parse_fusion_weights(text):
-    """'1,1.5' -> (1.0, 1.5): the rgb and flow weights of --fusion=weighted."""
-    parts = [part.strip() for part in text.split(",")]
-    try:
-        weights = tuple(float(part) for part in parts)
-    except ValueError:
-        weights = ()
-    if len(weights) != 2 or not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
-        raise argparse.ArgumentTypeError(
-            f"expected two non-negative numbers 'RGB,FLOW', not both 0 (e.g. '1,1.5'), got {text!r}")
-    return weights
-
-
 # ---------------------------------------------------------------------------------------------- shared groups
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """Shows a default only where there is one to show (not for required, resolved-later or switch flags)."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if action.option_strings and action.nargs != 0 and not action.required \
-                and action.default not in (None, "", argparse.SUPPRESS):
-            text += " (default: %(default)s)"
-        return text
-
-
 def _new_parser(prog, description):
-    return argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False,
-                                   formatter_class=_HelpFormatter)
+    return Parser(prog=prog, description=description)
 
 
 def _add_mode(parser):
@@ -209,7 +127,7 @@ def _add_input(parser, d):
 
 def _add_test_clip(group, d):
     group.add_argument("--test_sample_duration", type=positive_int, default=d.test_sample_duration,
-                       help="frames per evaluation clip (the seed's eval.py used 256, which looped most clips)")
+                       help="frames per evaluation clip (the original's eval.py used 256, which looped most clips)")
 
 
 def _add_model(parser, d, num_classes_default, num_classes_help):
@@ -223,7 +141,7 @@ def _add_model(parser, d, num_classes_default, num_classes_help):
 def _add_device(parser, targets=DEVICE_TARGETS, context=True):
     group = parser.add_argument_group("device")
     add_choice_flag(group, "--device_target", "--device", dest="device_target", choices=targets,
-                    help="backend (--device is the seed export's name); default: this machine's accelerator")
+                    help="backend (--device is the original export's name); default: this machine's accelerator")
     group.add_argument("--device_id", type=non_negative_int,
                        help="device index; default: env DEVICE_ID, else 0")
     if context:
@@ -240,7 +158,7 @@ def _add_run(parser, d):
 
 
 def _add_cloud(parser, *urls):
-    group = parser.add_argument_group("openI (accepted for the seed's command lines; not supported)")
+    group = parser.add_argument_group("openI (accepted for the original's command lines; not supported)")
     add_bool_flag(group, "--openI", False, "run on the openI cloud: refused, this port has no OBS syncing")
     for url in ("data_url",) + urls:
         group.add_argument(f"--{url}", help="openI only; ignored")
@@ -254,14 +172,14 @@ def _add_evaluation(parser, d, model_kind):
     group.add_argument("--flow_path", default="", help=f"flow {model_kind} (flow and joint modes)")
     group.add_argument("--video_path_joint_flow", help="flow frame root (joint mode)")
     group.add_argument("--annotation_path_joint_flow",
-                       help="flow annotation JSON (joint mode); default: --annotation_path, which the seed's README "
+                       help="flow annotation JSON (joint mode); default: --annotation_path, which the original's README "
                             "says is the same file")
     group.add_argument("--num_clips", type=positive_int, default=d.num_clips,
                        help="clips per video, spread over its length; scores are averaged")
     group.add_argument("--num_crops", type=int, choices=(1, 3), default=d.num_crops,
                        help="spatial crops per clip: 1 centre, or 3 along the long side; scores are averaged")
     add_choice_flag(group, "--fusion", choices=FUSIONS, default=d.fusion,
-                    help="joint mode: sum of logits (the seed), weighted sum of logits, or mean of softmaxes")
+                    help="joint mode: sum of logits (the original), weighted sum of logits, or mean of softmaxes")
     group.add_argument("--fusion_weights", type=parse_fusion_weights, metavar="RGB,FLOW",
                        help=f"weights of --fusion=weighted (default: {','.join(map(str, d.fusion_weights))})")
     group.add_argument("--scores_path", help="also save the per-video scores here")
@@ -289,7 +207,7 @@ def train_parser(prog="train.py", description="Fine-tune I3D on HMDB51 or UCF101
                            "file's label count when that differs")
     tune.add_argument("--finetune_prefixes", default=d.finetune_prefixes,
                       help="comma-separated prefixes of the layers to train (empty: all)")
-    tune.add_argument("--bn_momentum", type=_number(float, lambda v: 0 < v < 1, "in (0, 1)"), default=d.bn_momentum,
+    tune.add_argument("--bn_momentum", type=number(float, lambda v: 0 < v < 1, "in (0, 1)"), default=d.bn_momentum,
                       help="BatchNorm momentum, PyTorch convention (weight of the new batch): 0.01 as the published "
                            "I3D; 0.1 lets the statistics settle when training from scratch on little data")
 
@@ -303,7 +221,7 @@ def train_parser(prog="train.py", description="Fine-tune I3D on HMDB51 or UCF101
     add_bool_flag(optim, "--has_back", d.has_back,
                   "flow schedule: start as if its warm restart had already happened")
     optim.add_argument("--start_epoch", type=non_negative_int, default=d.start_epoch,
-                       help="0-based epoch to start from (the seed parsed but ignored it; --resume takes it from "
+                       help="0-based epoch to start from (the original parsed but ignored it; --resume takes it from "
                             "the newest checkpoint)")
     optim.add_argument("--num_epochs", type=positive_int, default=d.num_epochs, help="epochs to train")
 
@@ -314,7 +232,7 @@ def train_parser(prog="train.py", description="Fine-tune I3D on HMDB51 or UCF101
     run.add_argument("--checkpoint_frequency", type=positive_int, default=d.checkpoint_frequency,
                      help="epochs between checkpoints")
     run.add_argument("--checkpoints_num_keep", type=positive_int, default=d.checkpoints_num_keep,
-                     help="checkpoints kept for flow; rgb keeps half (see checkpoints_to_keep)")
+                     help="checkpoints kept for flow; rgb keeps half (src/i3d/recipe.py, checkpoints_to_keep)")
     add_bool_flag(run, "--resume", d.resume, "continue from the newest checkpoint in --save_dir")
     add_bool_flag(run, "--no_eval", d.no_eval, "skip evaluation on the validation subset")
     add_bool_flag(run, "--sink_mode", d.sink_mode, "dataset sink mode")
@@ -333,7 +251,7 @@ POSTPROCESS_RESULT_PATH = "./result_Files"
 
 
 def preprocess_parser():
-    """preprocess.py takes the training options, as in the seed (whose launcher passes them); it uses the data,
+    """preprocess.py takes the training options, as in the original (whose launcher passes them); it uses the data,
     clip and batch options, --save_dir as its output root and --distributed with RANK_SIZE/RANK_ID to split the
     batches between processes."""
     parser = train_parser(prog="preprocess.py", description="Write the validation clips (evaluation transforms) and "
@@ -352,7 +270,7 @@ def preprocess_parser():
 
 
 def postprocess_parser():
-    """The seed's flags (--dataset, --mode, --num-classes, --batch-size, --label-path), underscore spellings too."""
+    """The original's flags (--dataset, --mode, --num-classes, --batch-size, --label-path), underscore spellings too."""
     parser = _new_parser("postprocess.py", "Top-1/top-5 accuracy of offline-inference results (ascend_310_infer's "
                                            "result_Files) against preprocess.py's labels.")
     add_choice_flag(parser, "--dataset", choices=tuple(DATASET_NUM_CLASSES),
@@ -405,7 +323,7 @@ def export_parser():
     add_choice_flag(parser, "--file_format", choices=FILE_FORMATS, default=d.file_format, help="export format")
     _add_input(parser, d).add_argument(
         "--sample_duration", "--test_sample_duration", dest="sample_duration", type=positive_int,
-        default=d.export_sample_duration, help="frames of the fixed input shape (the seed README calls it "
+        default=d.export_sample_duration, help="frames of the fixed input shape (the original README calls it "
                                                "test_sample_duration)")
     _add_model(parser, d, d.export_num_classes, "classes of the checkpoint's head (--num_class also works)")
     _add_device(parser, context=False)
@@ -414,53 +332,22 @@ def export_parser():
 
 # ------------------------------------------------------------------------------------------------- validation
 
-def _note(message):
-    print(f"note: {message}", file=sys.stderr, flush=True)
-
-
-def detect_device_target(allowed=DEVICE_TARGETS):
-    """The accelerator this machine has, from its device files: Ascend, else GPU, else CPU."""
-    if "Ascend" in allowed and glob.glob("/dev/davinci[0-9]*"):
-        return "Ascend"
-    if "GPU" in allowed and (os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl")):
-        return "GPU"
-    return "CPU"
-
-
-def _env_int(parser, name, minimum):
-    text = os.environ.get(name)
-    if text is None or not text.strip():
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        parser.error(f"environment variable {name}={text!r} must be an integer >= {minimum}")
-    return value
-
-
-def _resolve_device(parser, args, allowed=DEVICE_TARGETS):
-    if args.device_target is None:
-        args.device_target = detect_device_target(allowed)
-        _note(f"--device_target not given; using {args.device_target}")
-    if args.device_id is None:
-        env_id = _env_int(parser, "DEVICE_ID", 0)
-        args.device_id = 0 if env_id is None else env_id
+def _resolve_device(args, allowed=DEVICE_TARGETS):
+    resolve_device(args, allowed)
     if hasattr(args, "amp_level") and args.amp_level is None:
         args.amp_level = "O3" if args.device_target == "Ascend" else "O0"
     if hasattr(args, "device_num") and args.device_num is None:
-        args.device_num = _env_int(parser, "RANK_SIZE", 1) or 1
+        args.device_num = env_int("RANK_SIZE", 1) or 1
 
 
 def _drop_cloud_flags(parser, args):
-    """Refuse openI; the seed's OBS copying is out of scope, so its flags must not reach any code path."""
+    """Refuse openI; the original's OBS copying is out of scope, so its flags must not reach any code path."""
     if getattr(args, "openI", False):
         parser.error("--openI=True: openI/OBS syncing is not supported in this port; copy the data locally and pass "
                      "--video_path/--annotation_path (and the checkpoint paths) instead")
     for name in CLOUD_FLAGS:
         if name != "openI" and getattr(args, name, None) is not None:
-            _note(f"--{name} is an openI option and is ignored")
+            note(f"--{name} is an openI option and is ignored")
         if hasattr(args, name):
             delattr(args, name)
 
@@ -502,7 +389,7 @@ def _resolve_class_count(parser, args, dest, annotation_flags):
         implied = DATASET_NUM_CLASSES[args.dataset]
         labels = distinct.pop()
         if labels != implied:
-            _note(f"{args.dataset} has {implied} classes but the annotation file lists {labels} labels; "
+            note(f"{args.dataset} has {implied} classes but the annotation file lists {labels} labels; "
                   f"using --{dest}={labels}")
         setattr(args, dest, labels)
 
@@ -519,7 +406,7 @@ def _check_finetune_prefixes(parser, text):
 
 def _finish_train(parser, args):
     _drop_cloud_flags(parser, args)
-    _resolve_device(parser, args)
+    _resolve_device(args)
     _require_path(parser, args, "video_path", "folder")
     _require_path(parser, args, "annotation_path", "file")
     if args.checkpoint_path:
@@ -535,7 +422,7 @@ def _finish_train(parser, args):
 
 def _finish_evaluation(parser, args, allowed_targets, check_classes):
     _drop_cloud_flags(parser, args)
-    _resolve_device(parser, args, allowed_targets)
+    _resolve_device(args, allowed_targets)
     joint = args.test_mode == "joint"
     streams = ("rgb", "flow") if joint else (args.test_mode,)
     for stream in streams:
@@ -547,7 +434,7 @@ def _finish_evaluation(parser, args, allowed_targets, check_classes):
         _require_path(parser, args, "video_path_joint_flow", "folder", " for --test_mode=joint")
         if not args.annotation_path_joint_flow:
             args.annotation_path_joint_flow = args.annotation_path
-            _note("--annotation_path_joint_flow not given; using --annotation_path for the flow stream")
+            note("--annotation_path_joint_flow not given; using --annotation_path for the flow stream")
         _require_path(parser, args, "annotation_path_joint_flow", "file")
         annotation_flags.append("annotation_path_joint_flow")
     if args.fusion_weights is None:
@@ -560,7 +447,7 @@ def _finish_evaluation(parser, args, allowed_targets, check_classes):
 
 
 def _finish_export(parser, args):
-    _resolve_device(parser, args)
+    _resolve_device(args)
     _require_path(parser, args, "checkpoint_path", "file")
     return args
 
@@ -571,7 +458,7 @@ def _finish_preprocess(parser, args):
     _drop_cloud_flags(parser, args)
     if args.device_target is None:
         args.device_target = detect_device_target()  # recorded only: preprocessing runs on the CPU
-    _resolve_device(parser, args)
+    _resolve_device(args)
     _require_path(parser, args, "video_path", "folder")
     _require_path(parser, args, "annotation_path", "file")
     _resolve_class_count(parser, args, "finetune_num_classes", ["annotation_path"])
@@ -580,7 +467,7 @@ def _finish_preprocess(parser, args):
     args.rank_size = args.device_num if args.distributed else 1
     args.rank_id = 0
     if args.rank_size > 1:
-        rank_id = _env_int(parser, "RANK_ID", 0)
+        rank_id = env_int("RANK_ID", 0)
         if rank_id is None:
             parser.error(f"--distributed=True over {args.rank_size} processes needs env RANK_ID (this process's "
                          f"index, 0..{args.rank_size - 1}); scripts/run_preprocess.sh sets it")
@@ -632,25 +519,3 @@ def parse_export_args(argv=None):
     parser = export_parser()
     return _finish_export(parser, parser.parse_args(argv))
 
-
-# -------------------------------------------------------------------------------------------- derived values
-
-def checkpoints_to_keep(mode, checkpoints_num_keep):
-    """The seed's rule: rgb keeps half as many checkpoints as flow (16 -> 8), at least one."""
-    return max(1, checkpoints_num_keep // 2) if mode == "rgb" else checkpoints_num_keep
-
-
-def print_config(args, title="Training configuration:"):
-    """The seed's banner: one right-aligned line per option, so logs show exactly what ran."""
-    print("#" * 60)
-    print(title)
-    for key, value in vars(args).items():
-        print("  {:>20} {}".format(key, value))
-    print("#" * 60, flush=True)
-
-
-def write_config(args, path):
-    """All options as JSON (sorted keys, as the seed's config.json), written atomically."""
-    from src.data.atomic import atomic_write_text
-
-    atomic_write_text(path, json.dumps(vars(args), indent=4, sort_keys=True, default=str) + "\n")

@@ -8,14 +8,12 @@ The video goes through what the data tools and eval.py do (src/video_inference.p
 flow logits (eval.py's default fusion). --frame_size must be the --size the checkpoint's training frames were made
 with: flow is measured in pixels of those frames.
 """
-import argparse
 import sys
 from pathlib import Path
 
 import src.runtime  # noqa: F401  (first: caps oneDNN at AVX2 before MindSpore loads)
-from config import _HelpFormatter, detect_device_target, non_negative_int, positive_int
+from src.cli import CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target, non_negative_int, positive_int
 from src.data.video_io import VideoReadError
-from src.runtime import CONTEXT_MODES, DEVICE_TARGETS
 from src.video_inference import (CLIP_CHOICES, OUT_VIDEO_SUFFIXES, LabelMapError, WindowSource, class_names,
                                  clip_windows, decode_video, flow_images, memory_clip_loader, top_k,
                                  write_labelled_video)
@@ -24,17 +22,12 @@ I3D_FRAME_SIZE = 256  # generate_rgb_jpgs --size
 ECO_FRAME_SIZE = 0  # extract_frames --size: native
 
 
-
-class HelpFormatter(argparse.RawDescriptionHelpFormatter, _HelpFormatter):
-    """The usage text as written, and defaults shown where there is one."""
-
 class DemoError(Exception):
     """A user error: the message names the file or flag."""
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter,
-                                     allow_abbrev=False)
+    parser = Parser(description=__doc__)
     parser.add_argument("video", help="a video file OpenCV can read (.avi, .mp4, ...)")
     parser.add_argument("--model", choices=("i3d", "eco_lite"), default="i3d", help="network")
     parser.add_argument("--mode", choices=("rgb", "flow", "joint"), default="rgb", help="I3D stream(s)")
@@ -85,7 +78,7 @@ def parse_args(argv=None):
 
 def i3d_predictor(path, mode, num_classes):
     """(predict_batch, classes) of an InceptionI3D built for the checkpoint's head and loaded from it."""
-    import mindspore as ms
+    from src.engine.predictor import mindspore_predictor
     from src.i3d import InceptionI3D
     from src.i3d.checkpoint import load_mapped_checkpoint, map_checkpoint, read_checkpoint
 
@@ -94,15 +87,14 @@ def i3d_predictor(path, mode, num_classes):
         raise DemoError(f"{path} has a {mapped.num_classes}-class head, not --num_classes {num_classes}")
     net = InceptionI3D(mapped.num_classes, mode)
     load_mapped_checkpoint(net, mapped)
-    net.set_train(False)
-    return (lambda clips: net(ms.Tensor(clips)).asnumpy()), mapped.num_classes
+    return mindspore_predictor(net), mapped.num_classes
 
 
 def eco_predictor(path, num_segments, num_classes):
     """(predict_batch, classes) of an ECOLite built for the checkpoint's new_fc and loaded from it."""
-    import mindspore as ms
     from src.eco_lite import ECOLite, load_eco_parameters
-    from src.i3d.checkpoint import read_mindspore_checkpoint
+    from src.engine.checkpoint_io import read_mindspore_checkpoint
+    from src.engine.predictor import mindspore_predictor
 
     entries = read_mindspore_checkpoint(path)
     if "new_fc.weight" not in entries:
@@ -112,8 +104,7 @@ def eco_predictor(path, num_segments, num_classes):
         raise DemoError(f"{path} has a {classes}-class head, not --num_classes {num_classes}")
     net = ECOLite(classes, num_segments)
     load_eco_parameters(net, entries, str(path), allow_new_head=False)
-    net.set_train(False)
-    return (lambda clips: net(ms.Tensor(clips)).asnumpy()), classes
+    return mindspore_predictor(net), classes
 
 
 def load_models(args):

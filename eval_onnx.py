@@ -8,8 +8,9 @@ The models' fixed input shape sets the batch size; --test_sample_duration and --
 import sys
 
 from config import parse_eval_onnx_args
-from src.evaluation import (EVAL_ERRORS, EVAL_JOINT_LINE, ONNX_JOINT_LINE, EvaluationError, check_fixed_input,
-                            run_evaluation)
+from src.engine.drivers import run_evaluation
+from src.evaluation import EvaluationError
+from src.i3d.recipe import EVAL_JOINT_LINE, ONNX_JOINT_LINE, I3DRecipe, check_fixed_input
 
 
 def execution_providers(device_target, device_id):
@@ -29,7 +30,7 @@ def onnx_predictor(args):
 
     providers = execution_providers(args.device_target, args.device_id)
 
-    def make_predictor(stream, model_path, num_classes):
+    def make_predictor(stream, model_path, source):
         try:
             session = ort.InferenceSession(model_path, providers=providers)
         except Exception as error:  # onnxruntime raises its own unexported exception types
@@ -38,9 +39,9 @@ def onnx_predictor(args):
         batch_size = check_fixed_input(model_input.shape, stream, args.batch_size, args.test_sample_duration,
                                        args.spatial_size, model_path)
         classes = output.shape[-1] if output.shape else None
-        if isinstance(classes, int) and classes != num_classes:
+        if isinstance(classes, int) and classes != source.num_classes:
             raise EvaluationError(f"{model_path}: the model has {classes} classes but the annotation lists "
-                                  f"{num_classes}")
+                                  f"{source.num_classes}")
         return (lambda clips: session.run([output.name], {model_input.name: clips})[0]), batch_size
 
     return make_predictor
@@ -48,12 +49,7 @@ def onnx_predictor(args):
 
 def main(argv=None):
     args = parse_eval_onnx_args(argv)
-    try:
-        run_evaluation(args, onnx_predictor(args), joint_lines=(EVAL_JOINT_LINE, ONNX_JOINT_LINE))
-    except EVAL_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_evaluation(I3DRecipe(args), onnx_predictor(args), joint_lines=(EVAL_JOINT_LINE, ONNX_JOINT_LINE))
 
 
 if __name__ == "__main__":

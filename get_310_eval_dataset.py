@@ -1,34 +1,32 @@
 """Write the ECO-lite validation clips as raw float32 batches, with their labels, for offline inference by the C++ app
-in ascend_310_infer/ (MindSpore on Ascend 310, or ONNX Runtime on CPU). The seed's interface (spec B.9.1):
+in ascend_310_infer/ (MindSpore on Ascend 310, or ONNX Runtime on CPU). The original's interface
+(docs/differences.md#offline-eco-bins):
 
     python get_310_eval_dataset.py ucf101 RGB ./data/ucf101_rgb_val_split_1.txt ./eval_data [-b 16] [--input_size 224]
 
 The clips are what eval.py scores for ECO-lite (the validation list, the evaluation transforms, every video once), so
 offline accuracy equals eval.py's. Output (see docs/offline_inference.md):
     <valdataset_path>/eval_data_<i>_.bin   batch i = 0..n-1, float32 (batch, 3 * num_segments, S, S), C order
-    <label_path>/eval_label_bs<batch>.npy  int32 (n, batch), -1 marks padding (no pickle; the seed pickled per batch)
+    <label_path>/eval_label_bs<batch>.npy  int32 (n, batch), -1 marks padding (no pickle; the original pickled per batch)
     <label_path>/preprocess_info.json      sample count, last batch size, input shape, file names, video keys
 --label_path defaults to <valdataset_path>/label (the app reads only the .bin files directly in valdataset_path).
-The last batch is padded to the full size by repeating its last clip (the seed dropped it); the record keeps the real
+The last batch is padded to the full size by repeating its last clip (the original dropped it); the record keeps the real
 count, which postprocess.py uses. Files are written atomically; a rerun with the same options skips the finished
 batches; other options or stray .bin files are refused, never deleted (src/offline.py, shared with preprocess.py).
 """
-import argparse
 import sys
 from pathlib import Path
 
-from src.offline import PreprocessError, batch_layout, write_offline_files
+from src.cli import Parser, fail, positive_int
+from src.eco_lite.config import DATASETS, image_template
+from src.offline import ECO_INFO_FORMAT, PreprocessError, batch_layout, write_offline_files
 
-INFO_FORMAT = "eco-lite-offline-inference/1"
 PATH_KEYS = ("val_list",)
 
 
 def build_parser():
-    from config import positive_int
-    from src.eco_lite.config import DATASETS, _Parser
-
-    parser = _Parser(prog="get_310_eval_dataset.py", allow_abbrev=False,
-                     description="Write ECO-lite's validation clips as float32 .bin batches for ascend_310_infer.")
+    parser = Parser(prog="get_310_eval_dataset.py",
+                    description="Write ECO-lite's validation clips as float32 .bin batches for ascend_310_infer.")
     parser.add_argument("dataset", choices=tuple(DATASETS), help="the frame-number format and default class count")
     parser.add_argument("modality", help="RGB only")
     parser.add_argument("val_list", help="validation list file: '<frame_dir> <n_frames> <label>' lines")
@@ -37,7 +35,7 @@ def build_parser():
     parser.add_argument("--num_segments", type=positive_int, default=4, help="frames per clip")
     parser.add_argument("-b", "--batch-size", "--batch_size", dest="batch_size", type=positive_int, default=16,
                         help="clips per file (the exported model's batch)")
-    parser.add_argument("--flow_prefix", default="", help="accepted for the seed's command lines (RGB only)")
+    parser.add_argument("--flow_prefix", default="", help="accepted for the original's command lines (RGB only)")
     parser.add_argument("--rgb_prefix", default="img_", help="frame file prefix")
     parser.add_argument("--input_size", type=positive_int, default=224, help="crop size (the exported model's)")
     parser.add_argument("--num_classes", type=positive_int, help="classes; labels must be below it. Default: the "
@@ -50,8 +48,6 @@ def build_parser():
 
 
 def parse_args(argv=None):
-    from src.eco_lite.config import DATASETS, fail
-
     args = build_parser().parse_args(argv)
     if args.modality.lower() != "rgb":
         fail(f"modality {args.modality!r}: only RGB is supported")
@@ -67,7 +63,7 @@ def parse_args(argv=None):
 
 
 def bin_name(batch):
-    """The seed's name of 0-based batch `batch`: eval_data_5_.bin."""
+    """The original's name of 0-based batch `batch`: eval_data_5_.bin."""
     return f"eval_data_{batch}_.bin"
 
 
@@ -76,12 +72,13 @@ def make_info(args, source):
     num_batches, last_batch_size = batch_layout(num_samples, batch)
     shape = [batch, 3 * args.num_segments, args.input_size, args.input_size]
     return {
-        "format": INFO_FORMAT, "model": "eco_lite", "dataset": args.dataset, "mode": "rgb", "subset": "validation",
+        "format": ECO_INFO_FORMAT, "model": "eco_lite", "dataset": args.dataset, "mode": "rgb",
+        "subset": "validation",
         "num_samples": num_samples, "batch_size": batch, "num_batches": num_batches,
         "last_batch_size": last_batch_size, "input_shape": shape, "layout": "N(T*C)HW", "dtype": "float32",
         "bin_bytes": batch * 3 * args.num_segments * args.input_size ** 2 * 4,
         "data_files": [bin_name(i) for i in range(num_batches)],
-        # the app's --result_name=predict: the first "data" of the input name becomes "predict" (the seed's naming)
+        # the app's --result_name=predict: the first "data" of the input name becomes "predict" (the original's naming)
         "result_files": [bin_name(i).replace("data", "predict", 1) for i in range(num_batches)],
         "label_file": f"eval_label_bs{batch}.npy", "num_classes": args.num_classes,
         "video_keys": list(source.video_keys), "num_segments": args.num_segments, "input_size": args.input_size,
@@ -94,7 +91,6 @@ def main(argv=None):
     from src.data.annotations import AnnotationError
     from src.data.eco_dataset import ECOSegmentDataset
     from src.data.frames import FrameFolderError
-    from src.eco_lite.config import image_template
     from src.evaluation import EVAL_ERRORS
 
     try:

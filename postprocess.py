@@ -6,13 +6,14 @@ docs/offline_inference.md.
 
 Batch i's logits are read from <result_path>/<dataset>_bs<mode>_<i>_0.bin (float32, batch_size x num_classes), the
 padding rows of the last batch are dropped using preprocess.py's record, and the metrics are src/evaluation.py's, over
-exactly the real samples. The last line is the seed's `eval result: top_1 X%`. --scores_path saves the per-video
+exactly the real samples. The last line is the original's `eval result: top_1 X%`. --scores_path saves the per-video
 scores in eval.py's format, so `python -m src.evaluation RGB.npz FLOW.npz` fuses offline rgb and flow results.
 Exit status 1 with one `error: ...` line for missing or mis-sized files.
 
-ECO-lite (the seed's ECO postprocess, spec B.9.3) is the same script: when --label_path names the labels of
+ECO-lite (the original's ECO postprocess, docs/differences.md#offline-eco-postprocess) is the same script: when
+--label_path names the labels of
 get_310_eval_dataset.py (its record says so), batch i's logits are read from <result_path>/eval_predict_<i>_.bin, the
-class count comes from the result files' size (--num_classes, if given, must agree) and the output is the seed's line
+class count comes from the result files' size (--num_classes, if given, must agree) and the output is the original's line
 `Total data: N, top1 accuracy: x, top5 accuracy: y.` over the real samples only (the padding is left out).
 
     python postprocess.py --result_path ./result_Files --label_path ./eval_data/label/ --batch_size 16
@@ -24,9 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from config import parse_postprocess_args
-from get_310_eval_dataset import INFO_FORMAT as ECO_INFO_FORMAT
-from preprocess import INFO_FILE, INFO_FORMAT
 from src.evaluation import EvalResult, save_scores
+from src.offline import ECO_INFO_FORMAT, I3D_INFO_FORMAT, INFO_FILE
 
 
 class PostprocessError(Exception):
@@ -42,10 +42,10 @@ def read_record(label_path):
         info = json.loads(info_path.read_text())
     except FileNotFoundError:
         raise PostprocessError(f"{info_path} not found: the labels must come from this project's preprocess.py "
-                               "(the seed's pickled label lists carry no sample count)") from None
+                               "(the original's pickled label lists carry no sample count)") from None
     except (OSError, ValueError) as error:
         raise PostprocessError(f"{info_path}: unreadable ({error})") from None
-    if info.get("format") not in (INFO_FORMAT, ECO_INFO_FORMAT):
+    if info.get("format") not in (I3D_INFO_FORMAT, ECO_INFO_FORMAT):
         raise PostprocessError(f"{info_path}: not a record of this preprocess.py (format {info.get('format')!r})")
     label_file = label_path if label_path.is_file() else folder / info["label_file"]
     return info, label_file

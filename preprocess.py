@@ -5,8 +5,9 @@ ascend_310_infer/ (MindSpore on Ascend 310, or ONNX Runtime on CPU). See docs/of
         --annotation_path=./rgb/hmdb51/annotation/hmdb51_1.json [--save_dir=./preprocess_Result]
 
 The clips are what eval.py scores: the validation subset with the evaluation transforms (src/evaluation.py,
-build_eval_source), so offline accuracy equals eval.py's. The seed wrote random training clips instead (spec I-8).
-Output under --save_dir (the seed's layout and names):
+build_eval_source), so offline accuracy equals eval.py's. The original wrote random training clips instead
+(docs/differences.md#offline-validation-clips).
+Output under --save_dir (the original's layout and names):
     data/<dataset>/<mode>/<dataset>_bs<mode>_<i>.bin   batch i = 1..n, float32 (batch_size, C, T, S, S), C order
     label/<dataset>/<mode>/label_bs<mode><batch_size>.npy   int32 (n, batch_size), -1 marks padding (no pickle)
     label/<dataset>/<mode>/preprocess_info.json   sample count, last batch size, input shape, files, keys, classes
@@ -21,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from config import parse_preprocess_args, print_config
-from src.evaluation import EVAL_ERRORS, STREAM_CHANNELS, build_eval_source
-from src.offline import INFO_FILE, PAD_LABEL, PreprocessError, batch_layout, write_offline_files  # noqa: F401
+from config import parse_preprocess_args
+from src.cli import print_config
+from src.evaluation import EVAL_ERRORS
+from src.i3d.recipe import STREAM_CHANNELS, build_eval_source
+from src.offline import I3D_INFO_FORMAT, PreprocessError, batch_layout, write_offline_files
 
-INFO_FORMAT = "i3d-offline-inference/1"
 PATH_KEYS = ("video_path", "annotation_path")  # recorded, but moving the data does not invalidate the files
 
 
@@ -36,12 +38,12 @@ def output_dirs(save_dir, dataset, mode):
 
 
 def bin_name(dataset, mode, batch):
-    """The seed's name of 1-based batch `batch`: hmdb51_bsrgb_7.bin."""
+    """The original's name of 1-based batch `batch`: hmdb51_bsrgb_7.bin."""
     return f"{dataset}_bs{mode}_{batch}.bin"
 
 
 def label_name(mode, batch_size):
-    """The seed's label file name: label_bsrgb8.npy."""
+    """The original's label file name: label_bsrgb8.npy."""
     return f"label_bs{mode}{batch_size}.npy"
 
 
@@ -51,7 +53,7 @@ def make_info(args, source):
     num_batches, last_batch_size = batch_layout(num_samples, batch)
     shape = [batch, STREAM_CHANNELS[args.mode], args.test_sample_duration, args.spatial_size, args.spatial_size]
     return {
-        "format": INFO_FORMAT, "dataset": args.dataset, "mode": args.mode, "subset": "validation",
+        "format": I3D_INFO_FORMAT, "dataset": args.dataset, "mode": args.mode, "subset": "validation",
         "num_samples": num_samples, "batch_size": batch, "num_batches": num_batches,
         "last_batch_size": last_batch_size,
         "input_shape": shape, "layout": "NCTHW", "dtype": "float32", "bin_bytes": int(np.prod(shape)) * 4,

@@ -3,7 +3,7 @@
     .venv/bin/python bench/inference.py --size tiny|seed [--scratch DIR] [--repeats N]
 
 For I3D (rgb, 400 classes) and ECO-lite (101 classes), each randomly initialised with seed 0, one child process saves
-the checkpoint and exports MINDIR and ONNX from that same network with export.py's `export_network`. Then a fresh
+the checkpoint and exports MINDIR and ONNX from that same network with the export driver's `export_network`. Then a fresh
 child per (model, backend) times batch-1 forwards of one fixed clip:
 - mindspore_ckpt: the Python network with the checkpoint loaded, GRAPH mode (the reference for the logits);
 - mindspore_mindir: nn.GraphCell of the MINDIR file;
@@ -76,7 +76,7 @@ def child_export(size, scratch):
     import mindspore as ms
     import numpy as np
 
-    from export import export_network, output_path
+    from src.engine.drivers import export_network, export_path
 
     result = {}
     for model in MODELS:
@@ -92,7 +92,7 @@ def child_export(size, scratch):
         seconds = {}
         for file_format, key in (("MINDIR", "mindir"), ("ONNX", "onnx")):
             start = time.perf_counter()
-            export_network(net, ms.Tensor(clip), output_path(str(files[key].with_suffix("")), file_format),
+            export_network(net, ms.Tensor(clip), export_path(str(files[key].with_suffix("")), file_format),
                            file_format)
             seconds[key] = round(time.perf_counter() - start, 2)
         result[model] = {"input_shape": shape, "export_s": seconds,

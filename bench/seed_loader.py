@@ -1,11 +1,15 @@
-"""The seeds' way of loading clips, re-implemented minimally as the loader benchmark's baseline (spec A.3, B.4).
+"""The seeds' way of loading clips, re-implemented minimally as the loader benchmark's baseline
+(docs/differences.md#i3d-data-training, docs/differences.md#eco-data-pipeline).
 
-I3D (spec A.3.2-A.3.4): per frame one PIL open, then numpy on that frame in float64 (v / 255 * 2 - 1), the
+I3D (docs/differences.md#i3d-thread-loader): per frame one PIL open, then numpy on that frame in float64 (v / 255 * 2 -
+1), the
 RandomCrop's resize of the short side to 256 whose result the seed discarded (computed all the same), a 224 crop
 at a random position drawn per frame, the per-clip flip; then float32, stack over time, transpose to (C, T, H, W).
-ECO-lite (spec B.4.3): per segment one PIL open, the clip's multi-scale crop and PIL bilinear resize, the flip,
+ECO-lite (docs/differences.md#eco-data-pipeline): per segment one PIL open, the clip's multi-scale crop and PIL
+bilinear resize, the flip,
 Stack(roll=True) to BGR channels, CHW float32, minus the BGR means. Both are wrapped as the seeds wrapped them:
-GeneratorDataset with its default worker processes (spec A.3.6, B.4.5). Only the loading is kept: no annotation
+GeneratorDataset with its default worker processes (docs/differences.md#i3d-thread-loader,
+docs/differences.md#eco-data-pipeline). Only the loading is kept: no annotation
 parsing, no error handling.
 """
 import random

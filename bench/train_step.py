@@ -26,23 +26,25 @@ TRAINING_FLOPS_PER_FORWARD = 3
 
 def build(model, frames, amp):
     """(network, train cell) as the model's training entry point builds them."""
+    from src.engine.train_step import build_train_step
+
     if model == "eco_lite":
         from src.eco_lite import ECOLite
         from src.eco_lite.config import load_defaults
-        from src.eco_lite.train import build_train_step
+        from src.eco_lite.recipe import ECOLiteRecipe
 
         args = SimpleNamespace(**load_defaults())
         net = ECOLite(NUM_CLASSES[model], frames, dropout_keep_prob=args.dropout)
-        cell, _ = build_train_step(net, args)
-        return net, cell
+        optimizer, _ = ECOLiteRecipe(args).build_optimizer(net, None, 1)
+        return net, build_train_step(net, optimizer, "O0", args.clip_gradient, "CPU")
     from config import I3DDefaults
-    from src.i3d.finetune import build_optimizer, build_train_cell, build_training_network
+    from src.i3d.finetune import build_optimizer, build_training_network
 
     defaults = I3DDefaults()
     net, params = build_training_network(model.split("_")[1], 400, NUM_CLASSES[model], None, "",
                                          defaults.dropout_keep_prob)
     optimizer = build_optimizer("adam", params, defaults.lr, defaults.momentum, defaults.weight_decay)
-    return net, build_train_cell(net, optimizer, amp, "CPU")
+    return net, build_train_step(net, optimizer, amp, 0.0, "CPU")
 
 
 def input_shape(model, frames, crop):

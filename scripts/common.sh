@@ -1,12 +1,11 @@
 # Sourced by the launchers: the repository root, the Python interpreter (PYTHON_BIN, else the repository's .venv,
-# else python3) and detect_target (Ascend if /dev/davinci* exists, else GPU if an NVIDIA device does, else CPU).
+# else python3) and detect_target (this machine's accelerator: Ascend, else GPU, else CPU, as src/cli.py decides it
+# for the Python entry points).
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON_BIN:-$root/.venv/bin/python}"
 [[ -x "$py" ]] || py=python3
 detect_target() {
-  if compgen -G "/dev/davinci[0-9]*" > /dev/null; then echo Ascend
-  elif [[ -e /dev/nvidia0 || -e /dev/nvidiactl ]]; then echo GPU
-  else echo CPU; fi
+  (cd "$root" && "$py" -c 'from src.cli import detect_device_target; print(detect_device_target())')
 }
 
 # launch_data_parallel NUM RANK_TABLE LOG_DIR MASTER_PORT SCRIPT ARGS...: runs SCRIPT on NUM ranks, waits for all of

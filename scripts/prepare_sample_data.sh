@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make the built-in sample dataset and prepare it completely with the seed's own tools, as a user would
+# Make the built-in sample dataset and prepare it completely with the original's own tools, as a user would
 # prepare UCF101/HMDB51: frames, TV-L1 flow, n_frames, annotation JSON (I3D), frames and lists (ECO-lite).
 # Every step is resumable: rerunning skips what is finished.
 # Usage: bash scripts/prepare_sample_data.sh [OUT_DIR, default sample_data] [DATASETS, default "ucf101"]

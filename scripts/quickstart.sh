@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the built-in sample dataset, start to finish:
-#   install everything into .venv; make the sample videos and prepare them with the seed's tools;
+#   install everything into .venv; make the sample videos and prepare them with the original's tools;
 #   train I3D rgb and flow from scratch; evaluate rgb, flow and joint; export MINDIR and ONNX; evaluate the ONNX
 #   models through onnxruntime; print one results table and check ONNX predicts what MindSpore predicts;
 #   train, evaluate and export ECO-lite; classify one raw video with the demo; plot the training curves.
@@ -24,7 +24,7 @@ step() { echo; echo "== [$(( $(date +%s) - start )) s] $*"; }
 
 data="$work/data"
 num_classes=$(wc -l < "$data/raw/ucf101/label_map.txt")
-# Small clips keep the run short on a CPU: 16 frames of 64x64 instead of the seed's 64 of 224x224.
+# Small clips keep the run short on a CPU: 16 frames of 64x64 instead of the original's 64 of 224x224.
 clip=(--spatial_size 64 --test_sample_duration 16)
 eval_clips=(--num_clips 3)  # three 16-frame windows per video, scores averaged
 stream_data() { echo "--video_path $data/$1/ucf101/jpg --annotation_path $data/$1/ucf101/annotation/ucf101_01.json"; }
@@ -65,7 +65,7 @@ step "I3D: evaluate the ONNX models (onnxruntime) on rgb, flow and joint"
 
 lists="$data/eco/lists"
 eco_run="$work/eco_lite/ecolite_ucf101"
-# 112x112 inputs (the seed's 224 is 4x the work); the seed's plateau rule with a shorter patience for 15 epochs.
+# 112x112 inputs (the original's 224 is 4x the work); the original's plateau rule with a shorter patience for 15 epochs.
 eco_input=(--num_classes "$num_classes" --input_size 112 --batch-size "$batch")
 step "ECO-lite: train $eco_epochs epochs from scratch -> $eco_run"
 "$py" train.py --dataset ucf101 --train_list "$lists/ucf101_rgb_train_split_1.txt" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Data-parallel training of one I3D stream over [rank_size] processes (the seed's interface).
+# Data-parallel training of one I3D stream over [rank_size] processes (the original's interface).
 # Usage: bash scripts/run_distribute_train.sh [rank_size] [rank_table_file] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path] [extra train.py flags...]
 #   Ascend: one process per device with the HCCL rank table (RANK_TABLE_FILE, RANK_ID, DEVICE_ID).
 #   GPU/CPU: MindSpore's msrun launcher; [rank_table_file] is not used there (pass "none").

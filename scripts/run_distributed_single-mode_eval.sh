@@ -10,7 +10,7 @@
 # Output, under ./output_eval/ (current folder; nothing there is deleted, only this run's files are written):
 #   eval_<mode>_i3d-<id>_<steps>_log.txt   one eval.py log per checkpoint
 #   summary_<mode>_i3d-<first>-<last>_<steps>.txt and summary.txt (a copy: the latest run), alternating lines
-#   "checkpoint: <path>" / "<mode> accuracy: <value>" as the seed's (value FAILED when that evaluation failed).
+#   "checkpoint: <path>" / "<mode> accuracy: <value>" as the original's (value FAILED when that evaluation failed).
 # Exit status: 0 when every existing checkpoint was evaluated, 1 otherwise.
 set -euo pipefail
 usage() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Offline inference of one I3D model over preprocess.py's files with the C++ app (ascend_310_infer), then its accuracy
-# with postprocess.py (the seed's interface), in the foreground.
+# with postprocess.py (the original's interface), in the foreground.
 # Usage: bash scripts/run_infer_310.sh [MINDIR_PATH] [DATASET] [DEVICE_ID] [MODE]
 #   MINDIR_PATH: the exported model (relative or absolute). A .mindir runs on an Ascend 310 through MindSpore's C++
 #     inference API. A machine without Ascend runs the model's ONNX export on the CPU with ONNX Runtime instead: pass

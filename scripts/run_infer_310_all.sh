@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/run_infer_310.sh for the seed's four models, one after the other.
+# scripts/run_infer_310.sh for the original's four models, one after the other.
 # Usage: bash scripts/run_infer_310_all.sh [MINDIR_HMDB51_RGB] [MINDIR_HMDB51_FLOW] [MINDIR_UCF101_RGB] \
 #          [MINDIR_UCF101_FLOW] [DEVICE_ID]
 #   DEVICE_ID is optional (default: env DEVICE_ID, else 0). Models, environment and outputs: see run_infer_310.sh

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Write the validation clips and labels for offline inference with preprocess.py (the seed's interface), in the
+# Write the validation clips and labels for offline inference with preprocess.py (the original's interface), in the
 # foreground, over [rank_size] processes that each write their own share of the batch files.
 # Usage: bash scripts/run_preprocess.sh [rank_size] [rank_table_file] [dataset] [mode] [num_epochs] [video_path] \
 #          [annotation_path] [checkpoint_path] [preprocess.py options...]
-#   rank_table_file, num_epochs and checkpoint_path are the seed's and are not needed: preprocessing runs on the CPU
+#   rank_table_file, num_epochs and checkpoint_path are the original's and are not needed: preprocessing runs on the CPU
 #   without communication (pass "none", a number and "" if you like). Options after the eight arguments go to
 #   preprocess.py, e.g. --test_sample_duration=64 --spatial_size=224 --batch_size=8 --save_dir=DIR; they must match
 #   the model's export.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# preprocess.py for the seed's four models, one after the other: hmdb51 rgb, ucf101 rgb, hmdb51 flow, ucf101 flow.
+# preprocess.py for the original's four models, one after the other: hmdb51 rgb, ucf101 rgb, hmdb51 flow, ucf101 flow.
 # Usage: bash scripts/run_preprocess_all.sh [rank_size] [preprocess.py options...]
-#   rank_size: processes per run (default: the CPU count, at most 8). Data paths are the seed README's, relative to
+#   rank_size: processes per run (default: the CPU count, at most 8). Data paths are the original README's, relative to
 #   the current folder (DATA_ROOT, default "."): $DATA_ROOT/{rgb,flow}/<dataset>/jpg and
 #   $DATA_ROOT/{rgb,flow}/<dataset>/annotation/{hmdb51_1,ucf101_01}.json.
 # Output: ./preprocess_Result/ (or --save_dir) and ./output_preprocess/ logs, as run_preprocess.sh; nothing is deleted.

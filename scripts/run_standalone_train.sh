@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train one I3D stream on one device (the seed's interface).
+# Train one I3D stream on one device (the original's interface).
 # Usage: bash scripts/run_standalone_train.sh [device_id] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path] [extra train.py flags...]
 #   checkpoint_path may be "" to train from scratch. DEVICE_TARGET=CPU|GPU|Ascend overrides the detected device.
 #   Log: ./output_standalone/<dataset>_<mode>_device<id>_log.txt; outputs: ./output_standalone/<dataset>_<mode>/.

@@ -1,4 +1,4 @@
-"""The seed's path for this ECO-lite tool (`python ./src/extract_frames.py ...`); the code is src/tools/extract_frames.py."""
+"""The original's path for this ECO-lite tool (`python ./src/extract_frames.py ...`); the code is src/tools/extract_frames.py."""
 import sys
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The seed's path for this ECO-lite tool (`python ./src/gen_dataset_lists.py ...`); the code is src/tools/gen_dataset_lists.py."""
+"""The original's path for this ECO-lite tool (`python ./src/gen_dataset_lists.py ...`); the code is src/tools/gen_dataset_lists.py."""
 import sys
 from pathlib import Path
 

@@ -18,6 +18,9 @@ from src.data.atomic import atomic_write_text, partial_path
 from src.data.pipeline import iterate_batches
 
 INFO_FILE = "preprocess_info.json"
+# The record formats of the two writers: I3D's preprocess.py and ECO-lite's get_310_eval_dataset.py.
+I3D_INFO_FORMAT = "i3d-offline-inference/1"
+ECO_INFO_FORMAT = "eco-lite-offline-inference/1"
 PAD_LABEL = -1
 
 

@@ -4,11 +4,12 @@ Figures are drawn with matplotlib's object API (no pyplot, so no GUI backend and
 temporary name, then renamed. src.evaluation imports this module only when a report is asked for.
 """
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from src.data.atomic import atomic_output
 
 MAX_ANNOTATED_CLASSES = 30  # cells show their counts up to this many classes
 MAX_LABELLED_CLASSES = 60  # axes name the classes up to this many
@@ -16,15 +17,9 @@ MAX_LABELLED_CLASSES = 60  # axes name the classes up to this many
 
 def save_figure(figure, path):
     """Write `figure` as PNG to `path` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
+    with atomic_output(path) as temporary:
         figure.savefig(temporary, format="png", dpi=100, bbox_inches="tight")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
 # ----------------------------------------------------------------------------------------------- training curves

@@ -12,6 +12,8 @@ import random
 import sys
 import warnings
 
+from src.cli import CONTEXT_MODES, DEVICE_TARGETS
+
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 
 if _X86 and "ONEDNN_MAX_CPU_ISA" not in os.environ:
@@ -44,8 +46,6 @@ def keep_large_blocks():
 
 keep_large_blocks()
 
-DEVICE_TARGETS = ("CPU", "GPU", "Ascend")
-CONTEXT_MODES = {"gr": "GRAPH_MODE", "py": "PYNATIVE_MODE"}
 
 
 def set_seed(seed):

@@ -6,13 +6,13 @@ the tools' short side (generate_rgb_jpgs / extract_frames --size) and passed thr
 convert_rgb_to_flow writes it. Clips are cut by src.data.temporal, transformed by the evaluation transforms and scored
 through src.evaluation, so a video scores here as it does in eval.py once prepared with the tools. No MindSpore here.
 """
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+from src.data.atomic import atomic_output
 from src.data.flow import quantize_flow, tvl1_estimator, video_flow
 from src.data.pipeline import FrameClipSource
 from src.data.temporal import temporal_center_crop, temporal_window
@@ -176,11 +176,9 @@ def write_labelled_video(path, frames, text, fps):
     suffix = path.suffix.lower()
     if suffix not in OUT_VIDEO_SUFFIXES:
         raise ValueError(f"{path}: output video must end in one of {', '.join(OUT_VIDEO_SUFFIXES)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
     fps = fps if fps > 0 else 25.0
     labelled = [draw_label(frame, text) for frame in frames]
-    try:
+    with atomic_output(path) as temporary:
         if suffix == ".gif":
             from PIL import Image
 
@@ -195,6 +193,3 @@ def write_labelled_video(path, frames, text, fps):
             for frame in labelled:
                 writer.write(frame)
             writer.release()
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

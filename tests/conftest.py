@@ -1,4 +1,8 @@
-"""Shared fixtures. src.runtime comes first so MindSpore (if a test imports it) loads with the AVX2 cap."""
+"""Shared fixtures. src.runtime comes first so MindSpore (if a test imports it) loads with the AVX2 cap.
+
+The tiny generated datasets and random checkpoints that several modules use are built once per session here
+(tiny_i3d_data, random_i3d_checkpoints, tiny_eco_data); they are shared, so tests treat them as read-only. Long
+end-to-end tests carry the `slow` marker (pytest.ini); `pytest -m "not slow"` is the quick run."""
 import os
 import subprocess
 import sys
@@ -11,6 +15,15 @@ if str(REPO_ROOT) not in sys.path:
 import src.runtime  # noqa: E402,F401
 
 import pytest  # noqa: E402
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Every test that needs the C++ offline-inference app (the build_dir fixture, directly or through another
+    fixture) is slow: building it takes minutes. Runs before -m deselects."""
+    for item in items:
+        if "build_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -38,6 +51,33 @@ def read_log(monkeypatch):
 
     monkeypatch.setattr(pipeline, "read_image", recording_read_image)
     return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_i3d_data(tmp_path_factory):
+    """The tiny prepared I3D data of tests.helpers.make_tiny_i3d_data, built once per session. Shared: treat it as
+    read-only (write outputs elsewhere; a test that must change it copies it first)."""
+    from tests.helpers import make_tiny_i3d_data
+
+    return make_tiny_i3d_data(tmp_path_factory.mktemp("tiny_i3d_data"))
+
+
+@pytest.fixture(scope="session")
+def random_i3d_checkpoints(tmp_path_factory):
+    """Random-init 3-class I3D rgb and flow checkpoints (seed 3), {'rgb': path, 'flow': path}, written once per
+    session into their own folder. Read-only."""
+    from tests.helpers import make_random_i3d_checkpoints
+
+    return make_random_i3d_checkpoints(tmp_path_factory.mktemp("random_i3d_checkpoints"), seed=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_eco_data(tmp_path_factory):
+    """The tiny ECO-lite data of tests.helpers.make_tiny_eco_data (8 frames of 48x32), built once per session.
+    Read-only, as tiny_i3d_data."""
+    from tests.helpers import make_tiny_eco_data
+
+    return make_tiny_eco_data(tmp_path_factory.mktemp("tiny_eco_data"))
 
 
 @pytest.fixture(scope="session")

@@ -42,13 +42,14 @@ def make_tiny_i3d_data(root):
 def make_random_i3d_checkpoints(root, num_classes=3, seed=3):
     """Random-init I3D rgb and flow checkpoints, {'rgb': path, 'flow': path}, for tests that need any model."""
     import mindspore as ms
-    from src.i3d import InceptionI3D, save_i3d_checkpoint
+    from src.engine.checkpoint_io import save_checkpoint
+    from src.i3d import InceptionI3D
 
     ms.set_seed(seed)
     paths = {}
     for mode in ("rgb", "flow"):
         paths[mode] = root / f"{mode}.ckpt"
-        save_i3d_checkpoint(InceptionI3D(num_classes, mode), paths[mode])
+        save_checkpoint(InceptionI3D(num_classes, mode), paths[mode])
     return paths
 
 

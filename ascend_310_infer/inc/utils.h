@@ -20,7 +20,7 @@ void ReadFileInto(const std::string &path, void *buffer, size_t bytes);
 // Writes `size` bytes under a temporary name beside `path`, then renames it onto `path`.
 void WriteFileAtomic(const std::string &path, const void *data, size_t size);
 
-// `path`'s file name up to its first '.': "dir/hmdb51_bsrgb_7.bin" -> "hmdb51_bsrgb_7" (the seed's result naming).
+// `path`'s file name up to its first '.': "dir/hmdb51_bsrgb_7.bin" -> "hmdb51_bsrgb_7" (the original's result naming).
 std::string StemToFirstDot(const std::string &path);
 
 bool IsRegularFile(const std::string &path);

@@ -2,7 +2,7 @@
 //   main --mindir_path=MODEL --input0_path=DIR [--device_id=N] [--backend=auto|onnxruntime|mindspore]
 //        [--result_path=./result_Files] [--time_path=./time_Result] [--result_name=index|predict]
 // Every DIR/*.bin (natural order) must hold exactly one model input; output i of input "x.bin" is written raw to
-// RESULT/x_<i>.bin, as the seed's I3D app did (--result_name=index), or, with --result_name=predict (the seed's
+// RESULT/x_<i>.bin, as the original's I3D app did (--result_name=index), or, with --result_name=predict (the original's
 // ECO-lite app), output 0 of "eval_data_5_.bin" to RESULT/eval_predict_5_.bin: the first "data" of the name becomes
 // "predict" (outputs i > 0: eval_predict_5__<i>.bin). Per-file and mean inference times are printed, and the mean line is also
 // written to TIME/test_perform_static.txt. Any error prints one "error: ..." line and exits with status 1 (2 for bad
@@ -60,7 +60,7 @@ uint32_t ParseDeviceId(const std::string &text) {
   return static_cast<uint32_t>(value);
 }
 
-// gflags-style flags (--name=value or --name value), without the gflags dependency the seed hard-coded a path for.
+// gflags-style flags (--name=value or --name value), without the gflags dependency the original hard-coded a path for.
 Options ParseOptions(int argc, char **argv) {
   Options options;
   const std::map<std::string, std::string *> text_flags = {
@@ -144,7 +144,7 @@ void CheckInputSizes(const std::vector<std::string> &files, size_t expected, con
 }
 
 // Name of output `index` of input `file`: "x_<index>.bin" (index), or the name with its first "data" replaced by
-// "predict" (predict; the seed's ECO-lite naming), with "_<index>" before ".bin" for outputs after the first.
+// "predict" (predict; the original's ECO-lite naming), with "_<index>" before ".bin" for outputs after the first.
 std::string ResultName(const std::string &file, size_t index, const std::string &naming) {
   if (naming == "index") return StemToFirstDot(file) + "_" + std::to_string(index) + ".bin";
   std::string name = std::filesystem::path(file).filename().string();

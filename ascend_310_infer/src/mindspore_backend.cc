@@ -1,4 +1,4 @@
-// Ascend 310 backend: a MINDIR model run by MindSpore's C++ inference API, as the seed's app did (Serialization::Load,
+// Ascend 310 backend: a MINDIR model run by MindSpore's C++ inference API, as the original's app did (Serialization::Load,
 // a Context with Ascend310DeviceInfo, Model::Build, Model::Predict). Compiled only with MINDSPORE_PATH (build.sh);
 // with MindSpore Lite's library (MS_LITE_API) the model is built from its path, since Lite has no Serialization::Load.
 #include <cstring>

@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Natural order: digit runs compare as numbers, so the seed's lexicographic "_10 before _2" cannot happen.
+// Natural order: digit runs compare as numbers, so the original's lexicographic "_10 before _2" cannot happen.
 bool NaturalLess(const std::string &a, const std::string &b) {
   size_t i = 0, j = 0;
   while (i < a.size() && j < b.size()) {

@@ -1,4 +1,5 @@
-# Sourced by the ECO-lite launchers: the project's preamble plus the flags every seed script passed (spec B.11).
+# Sourced by the ECO-lite launchers: the project's preamble plus the flags every seed script passed
+# (docs/differences.md#launch-eco-scripts).
 # Each launcher puts its own flags and then the user's after these; the last occurrence of a flag wins.
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 seed_flags=(--dataset ucf101 --modality RGB --train_list data/ucf101_rgb_train_split_1.txt

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# ECO-lite offline inference (the seed's scripts/run_310_infer.sh, spec B.9.4, fixed as E-14 asks): writes the
-# validation clips with get_310_eval_dataset.py at BATCH_SIZE, builds the C++ app (ascend_310_infer), runs it and
+# ECO-lite offline inference (the original's scripts/run_310_infer.sh, with the fixes of
+# docs/differences.md#offline-eco-launcher): writes the validation clips with get_310_eval_dataset.py at BATCH_SIZE,
+# builds the C++ app (ascend_310_infer), runs it and
 # scores the results with postprocess.py, all in the foreground.
 # Usage: bash scripts/eco_lite/run_310_infer.sh [MINDIR_PATH] [EVAL_DATA_DIR] [DEVICE_ID] [BATCH_SIZE] [flags...]
 #   MINDIR_PATH: the exported model (export.py --dataset ... --batch-size BATCH_SIZE), relative or absolute. A .mindir
@@ -8,7 +9,7 @@
 #     instead: pass the .onnx, or keep <name>.onnx beside <name>.mindir (same --file_name), used with a note.
 #   EVAL_DATA_DIR: where the eval_data_<i>_.bin files go (created; never emptied: a rerun with the same options
 #     resumes, other options are refused). DEVICE_ID: the Ascend device. BATCH_SIZE: the model's batch.
-#   flags: --val_list LIST (default ./data/ucf101_rgb_val_split_1.txt, as the seed), --dataset D (default ucf101);
+#   flags: --val_list LIST (default ./data/ucf101_rgb_val_split_1.txt, as the original), --dataset D (default ucf101);
 #     any other flag goes to get_310_eval_dataset.py (e.g. --input_size 112 --num_classes 6 --num_segments 4).
 #   Environment: INFER_BACKEND (auto|onnxruntime|mindspore), INFER_BUILD_DIR (default ascend_310_infer/out),
 #     PYTHON_BIN (the interpreter).

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# ECO-lite data-parallel training over [DEVICE_NUM] processes, with the seed's flags (spec B.11): --lr 0.008,
+# ECO-lite data-parallel training over [DEVICE_NUM] processes, with the original's flags
+# (docs/differences.md#launch-eco-scripts): --lr 0.008,
 # --run_distribute=True, --resume ms_model_kinetics_checkpoint0720.ckpt.
 # Usage: bash scripts/eco_lite/run_distribute_train.sh [RANK_TABLE_FILE] [DEVICE_NUM] [extra train.py flags...]
 #   Ascend: one process per device with the HCCL rank table (RANK_TABLE_FILE, RANK_ID, DEVICE_ID, RANK_SIZE).
 #   GPU/CPU: MindSpore's msrun launcher; RANK_TABLE_FILE is not used there (pass "none").
-#   Extra flags come after the seed's and override them (e.g. --resume "" --train_list L --val_list L --epochs 2).
+#   Extra flags come after the original's and override them (e.g. --resume "" --train_list L --val_list L --epochs 2).
 #   Run from the folder that holds data/ (the list paths are relative to it), normally the repository root.
 #   DEVICE_TARGET=CPU|GPU|Ascend overrides the detected device; MASTER_PORT (default 8128) is msrun's port.
 #   Logs: ./ecolite_logs/distribute/worker_<rank>.log (rank 0 is also shown); outputs (rank 0): ./<dataset>bestacc.ckpt,
@@ -23,5 +24,5 @@ args=("${seed_flags[@]}" --lr 0.008 --run_distribute=True --resume ms_model_kine
       --device_target "$target")
 log_dir="./ecolite_logs/distribute"
 echo "ECO-lite distributed training on $target, $device_num rank(s); logs: $log_dir/worker_<rank>.log"
-export HCCL_CONNECT_TIMEOUT="${HCCL_CONNECT_TIMEOUT:-360}"  # the seed's value
+export HCCL_CONNECT_TIMEOUT="${HCCL_CONNECT_TIMEOUT:-360}"  # the original's value
 launch_data_parallel "$device_num" "$rank_table" "$log_dir" "${MASTER_PORT:-8128}" "$root/train.py" "${args[@]}" "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# ECO-lite evaluation of one checkpoint on the validation list, in the foreground, with the seed's flags (spec B.11).
+# ECO-lite evaluation of one checkpoint on the validation list, in the foreground, with the original's flags
+# (docs/differences.md#launch-eco-scripts).
 # Usage: bash scripts/eco_lite/run_eval.sh [CHECKPOINT_PATH] [DEVICE_ID] [extra eval.py flags...]
-#   Extra flags come after the seed's and override them (e.g. --val_list L --input_size 112 --num_classes 6).
+#   Extra flags come after the original's and override them (e.g. --val_list L --input_size 112 --num_classes 6).
 #   Run from the folder that holds data/ (the list paths are relative to it), normally the repository root.
 #   DEVICE_TARGET=CPU|GPU|Ascend overrides the detected device; PYTHON_BIN picks the interpreter.
 #   Log: ./ecolite_logs/eval_device<DEVICE_ID>.log, with the line {'Loss': ..., 'Top1-Acc': ..., 'Top5-Acc': ...}.

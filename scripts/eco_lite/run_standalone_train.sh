@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# ECO-lite training on one device, in the foreground, with the seed's flags (spec B.11).
+# ECO-lite training on one device, in the foreground, with the original's flags
+# (docs/differences.md#launch-eco-scripts).
 # Usage: bash scripts/eco_lite/run_standalone_train.sh [CHECKPOINT_PATH] [DEVICE_ID] [extra train.py flags...]
 #   CHECKPOINT_PATH: weights to start from (ms_model_kinetics_checkpoint0720.ckpt), or "" to train from scratch.
-#   Extra flags come after the seed's and override them (e.g. --train_list L --val_list L --epochs 2 --input_size 112).
+#   Extra flags come after the original's and override them (e.g. --train_list L --val_list L --epochs 2 --input_size 112).
 #   Run from the folder that holds data/ (the list paths are relative to it), normally the repository root.
 #   DEVICE_TARGET=CPU|GPU|Ascend overrides the detected device; PYTHON_BIN picks the interpreter.
 #   Log: ./ecolite_logs/train_standalone_device<DEVICE_ID>.log; outputs: ./<dataset>bestacc.ckpt, ./ecolite_<dataset>/.

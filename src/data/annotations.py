@@ -1,10 +1,10 @@
 """Split files (UCF101, HMDB51), the I3D annotation JSON and ECO list files.
 
-JSON schema (as the seed's I3D tools write it):
+JSON schema (as the original's I3D tools write it):
     {"labels": [class names; position = integer label],
      "database": {video_key: {"subset": "training" | "validation",
                               "annotations": {"label": class_name, "segment": [1, n_frames + 1]}}}}
-Video keys are file names without their extension (the seed cut at the first '.').
+Video keys are file names without their extension (the original cut at the first '.').
 """
 import json
 import re
@@ -85,7 +85,7 @@ def hmdb51_split_files(split_dir):
 
 
 def hmdb51_labels(split_dir):
-    """Class names sorted alphabetically, as the seed derived them from the split file names."""
+    """Class names sorted alphabetically, as the original derived them from the split file names."""
     return sorted({label for per_split in hmdb51_split_files(split_dir).values() for label in per_split})
 
 
@@ -158,7 +158,7 @@ def format_list_line(frame_dir, n_frames, label):
 
 
 def parse_list_line(line, source="list"):
-    """Inverse of format_list_line; the path may contain spaces (the seed split on every space)."""
+    """Inverse of format_list_line; the path may contain spaces (the original split on every space)."""
     parts = line.strip().rsplit(maxsplit=2)
     if len(parts) != 3 or not parts[1].isdigit() or not parts[2].lstrip("-").isdigit():
         raise AnnotationError(f"{source}: expected '<frame_dir> <n_frames> <label>', got {line.strip()!r}")

@@ -2,20 +2,30 @@
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
-def atomic_write_text(path, text):
+@contextmanager
+def atomic_output(path):
+    """Yields a temporary file name beside `path`, with the same suffix (writers that append a format's suffix keep
+    it); renamed onto `path` when the block succeeds, removed whatever happens otherwise, so a failed or interrupted
+    write leaves neither a partial `path` nor a stray temporary file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", newline="") as handle:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def atomic_write_text(path, text):
+    with atomic_output(path) as temporary:
+        with open(temporary, "w", newline="") as handle:
             handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def partial_path(target):

@@ -1,4 +1,5 @@
-"""ECO-lite inputs: num_segments frames per video, TSN-sampled, from ECO list files (spec B.4).
+"""ECO-lite inputs: num_segments frames per video, TSN-sampled, from ECO list files
+(docs/differences.md#eco-data-pipeline).
 
 List lines are `<frame_dir> <n_frames> <label>` (src.data.annotations.read_list_file); frames are
 `<frame_dir>/img_000001.jpg ...`.
@@ -46,9 +47,10 @@ def _listed_video(frame_dir, n_frames, label):
 class ECOSegmentDataset(FrameClipSource):
     """Items (clip float32 (3 * num_segments, input_size, input_size), label int32, index int32), in list order.
 
-    The clip stacks the frames on the channel axis as [B1, G1, R1, B2, G2, R2, ...] (the seed's
+    The clip stacks the frames on the channel axis as [B1, G1, R1, B2, G2, R2, ...] (the original's
     Stack(roll=True) then HWC -> CHW). Relative frame_dir paths are resolved against the current working
-    directory when the dataset is built (the seed used the script's folder, spec E-20). The frame count is
+    directory when the dataset is built (the original used the script's folder, docs/differences.md#eco-data-pipeline).
+    The frame count is
     the list line's. A missing folder raises (or is left out with one warning under skip_missing); a
     missing frame raises when its clip is loaded. Augmentation is reproducible per (seed, epoch, index).
     """

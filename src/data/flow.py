@@ -6,7 +6,7 @@ FLOW_BOUND = 20.0
 
 
 def tvl1_estimator():
-    """OpenCV's Dual TV-L1 with its default parameters (as the seed and DeepMind's I3D used)."""
+    """OpenCV's Dual TV-L1 with its default parameters (as the original and DeepMind's I3D used)."""
     if not hasattr(cv2, "optflow"):
         raise RuntimeError("cv2.optflow is missing: install opencv-contrib-python-headless "
                            "(and uninstall opencv-python / opencv-python-headless, which shadow it)")

@@ -17,7 +17,7 @@ class FrameFolderError(Exception):
 def count_i3d_frames(video_dir):
     """Number of frames in an I3D rgb or flow folder, checking that 1..n are all present.
 
-    Flow folders must hold an x and a y image for every index. The seed took the largest index and
+    Flow folders must hold an x and a y image for every index. The original took the largest index and
     ignored gaps; a gap here is an error, since a loader would otherwise read a short clip.
     """
     video_dir = Path(video_dir)

@@ -1,5 +1,5 @@
-"""I3D clips from rgb or flow frame folders listed by an annotation JSON (spec A.3, with bugs I-1..I-4,
-I-20, I-21, I-28 fixed).
+"""I3D clips from rgb or flow frame folders listed by an annotation JSON, with the original's data bugs fixed
+(docs/differences.md#i3d-data-training).
 
 Layout: `<video_root>/<class>/<video key>/image_00001.jpg` (rgb) or `image_00001x.jpg`/`image_00001y.jpg`
 (flow), each folder with an `n_frames` file. The same JSON serves the rgb and the flow root; a flow folder
@@ -21,8 +21,8 @@ def i3d_transforms(mode, train, spatial_size=224):
     """(frame transform, value transform): uint8 frames as read -> float32 in [-1, 1], RGB order for rgb.
 
     Training: one multi-scale crop per clip (shared by flow x and y) and a flip that negates flow x.
-    Evaluation: short side to 256 * spatial_size / 224, then the centre crop (the seed's resize was a no-op,
-    spec I-1).
+    Evaluation: short side to 256 * spatial_size / 224, then the centre crop (the original's resize was a no-op,
+    docs/differences.md#i3d-eval-resize).
     """
     is_flow = mode == "flow"
     if train:

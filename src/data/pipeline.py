@@ -34,7 +34,7 @@ def check_videos(candidates, skip_missing, source):
 
     A problem (missing folder, missing or bad frame count) is an error naming the paths, or with
     skip_missing one warning that counts and names the videos left out. Nothing is dropped silently
-    (the seed skipped missing folders without a word, spec I-20).
+    (the original skipped missing folders without a word, docs/differences.md#i3d-missing-frames).
     """
     videos = [video for video, problem in candidates if problem is None]
     problems = [problem for _, problem in candidates if problem is not None]

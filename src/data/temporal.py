@@ -9,7 +9,7 @@ import numpy as np
 def loop_pad(indices, size):
     """Repeat `indices` cyclically until it is `size` long; a longer list is returned unchanged.
 
-    Short videos are looped rather than padded with blanks, as in the seed (which appended to the list
+    Short videos are looped rather than padded with blanks, as in the original (which appended to the list
     it was iterating; this returns a new list and leaves the input alone).
     """
     indices = list(indices)
@@ -28,7 +28,7 @@ def temporal_window(n_frames, start, size):
 def temporal_random_crop(n_frames, size, rng):
     """A random window; every start 1..max(1, n_frames - size + 1) can be drawn.
 
-    The seed drew from 1..n_frames - size, never the last window (spec bug I-21).
+    The original drew from 1..n_frames - size, never the last window (docs/differences.md#i3d-temporal-start).
     """
     last_start = max(1, n_frames - size + 1)
     return temporal_window(n_frames, int(rng.integers(1, last_start + 1)), size)
@@ -41,7 +41,7 @@ def _centred_start(n_frames, size, centre):
 
 
 def temporal_center_crop(n_frames, size):
-    """The seed's centre window: centre = n_frames // 2 on the 0-based list, begin = centre - size // 2."""
+    """The original's centre window: centre = n_frames // 2 on the 0-based list, begin = centre - size // 2."""
     return temporal_window(n_frames, _centred_start(n_frames, size, n_frames // 2), size)
 
 
@@ -62,7 +62,7 @@ def segment_indices_train(n_frames, num_segments, rng):
     """TSN training sampling (new_length 1): one random frame in each of num_segments equal segments.
 
     avg = n // N; offsets = [0, avg, 2avg, ...] + an independent random shift in [0, avg) per segment.
-    A video shorter than num_segments uses frame 1 for every segment, as the seed did (the seed's
+    A video shorter than num_segments uses frame 1 for every segment, as the original did (the original's
     'sorted random frames' branch needs n > N with avg == 0, impossible with one frame per segment).
     """
     segment_length = n_frames // num_segments
@@ -76,7 +76,7 @@ def segment_indices_train(n_frames, num_segments, rng):
 def segment_indices_val(n_frames, num_segments):
     """TSN evaluation sampling: the middle frame of each segment, int(tick / 2 + tick * x) with tick = n / N.
 
-    Like the seed, a video with n_frames <= num_segments (even exactly num_segments) uses frame 1 throughout.
+    Like the original, a video with n_frames <= num_segments (even exactly num_segments) uses frame 1 throughout.
     """
     if n_frames > num_segments:
         tick = n_frames / num_segments

@@ -63,7 +63,8 @@ class ResizeShortSide:
 class CenterCrop:
     """Crop size x size at (round((H - size) / 2), round((W - size) / 2)).
 
-    A frame smaller than the crop is an error (the seed returned a wrongly shaped clip, spec I-28).
+    A frame smaller than the crop is an error (the original returned a wrongly shaped clip,
+    docs/differences.md#i3d-missing-frames).
     """
 
     def __init__(self, size):
@@ -87,7 +88,7 @@ class MultiScaleCrop:
     Crop sides are int(short_side * scale), snapped to `size` when within 3 px of it; (width, height)
     pairs use scales i, j with |i - j| <= max_distort. The offset is one of 5 fixed positions (13 with
     more_fix_crop) on a 4x4 grid of the free space, or uniform when fix_crop is False. One crop per clip.
-    A snapped side larger than the frame is clipped to the frame (the seed would have padded with black).
+    A snapped side larger than the frame is clipped to the frame (the original would have padded with black).
     """
 
     def __init__(self, size, scales=(1, .875, .75, .66), max_distort=1, fix_crop=True, more_fix_crop=True):
@@ -140,7 +141,8 @@ class RandomHorizontalFlip:
     """Mirror the whole clip with probability p.
 
     For flow (is_flow) the x component, channel 0, changes sign too, since leftward motion becomes
-    rightward (the seed did not, spec I-4): 255 - x on uint8 flow images, -x on float flow in [-1, 1]
+    rightward (the original did not, docs/differences.md#i3d-flow-flip): 255 - x on uint8 flow images, -x on float flow
+    in [-1, 1]
     (the same thing, as v / 255 * 2 - 1 maps 255 - v to its negative).
     """
 
@@ -167,7 +169,8 @@ class RandomHorizontalFlip:
 
 
 class BGRToRGB:
-    """Reverse the channel axis: cv2 reads BGR, the I3D weights expect RGB (the seed fed BGR, spec I-2).
+    """Reverse the channel axis: cv2 reads BGR, the I3D weights expect RGB (the original fed BGR,
+    docs/differences.md#i3d-rgb-order).
 
     Returns a view; the loader's final rearrangement copies it once, in order.
     """

@@ -5,8 +5,8 @@ train.py, eval.py and export.py dispatch to.
 See docs/eco_lite.md for runnable examples.
 """
 import src.runtime  # noqa: F401  (caps oneDNN at AVX2 before MindSpore loads)
-from src.eco_lite.checkpoint import CheckpointError, load_eco_checkpoint, load_eco_parameters, save_eco_checkpoint
+from src.eco_lite.checkpoint import load_eco_checkpoint, load_eco_parameters
+from src.engine.checkpoint_io import CheckpointError
 from src.eco_lite.network import ECOLite, optim_groups
 
-__all__ = ["CheckpointError", "ECOLite", "load_eco_checkpoint", "load_eco_parameters", "optim_groups",
-           "save_eco_checkpoint"]
+__all__ = ["CheckpointError", "ECOLite", "load_eco_checkpoint", "load_eco_parameters", "optim_groups"]

@@ -1,17 +1,17 @@
-"""Reading ECO-lite checkpoints into ECOLite, and writing ours.
+"""Reading ECO-lite checkpoints into ECOLite.
 
-Our parameter names are the seed's, so one rule covers the released `ms_model_kinetics_checkpoint0720.ckpt`
-(400-class head), checkpoints saved by the seed's training and our own: every network parameter must come from an
+Our parameter names are the original's, so one rule covers the released `ms_model_kinetics_checkpoint0720.ckpt`
+(400-class head), checkpoints saved by the original's training and our own: every network parameter must come from an
 entry of the same name and shape. The one exception is the head: a `new_fc` for another class count is the
 fine-tuning case, and the network keeps its fresh head. Optimizer and loss-scale state (`moments.*`, `learning_rate`,
-`momentum`, `global_step`, `scale_sense`, ...) is skipped. The seed loaded nothing when no key was missing and
-zero-filled missing BatchNorm tensors (spec E-1); here every other gap is an error naming the file and the key.
+`momentum`, `global_step`, `scale_sense`, ...) is skipped. The original loaded nothing when no key was missing and
+zero-filled missing BatchNorm tensors (docs/differences.md#eco-strict-checkpoint); here every other gap is an error
+naming the file and the key.
 """
 import numpy as np
 import mindspore as ms
 
-from src.i3d.checkpoint import (MINDSPORE_TRAINING_SCALARS, CheckpointError, read_mindspore_checkpoint,
-                                save_i3d_checkpoint)
+from src.engine.checkpoint_io import MINDSPORE_TRAINING_SCALARS, CheckpointError, read_mindspore_checkpoint
 
 HEAD_PARAMETERS = ("new_fc.weight", "new_fc.bias")
 
@@ -82,7 +82,7 @@ def load_eco_parameters(net, entries, source, strict=True, allow_new_head=True):
 
 
 def load_eco_checkpoint(net, path, strict=True, allow_new_head=True):
-    """Load an ECO-lite MindSpore checkpoint (the seed's or ours) into `net`; returns whether new_fc was loaded.
+    """Load an ECO-lite MindSpore checkpoint (the original's or ours) into `net`; returns whether new_fc was loaded.
 
     A head for another class count is left fresh with a printed note (returns False) unless `allow_new_head` is
     False, which makes it an error (evaluation wants the trained head). Entries that are neither network parameters
@@ -91,8 +91,3 @@ def load_eco_checkpoint(net, path, strict=True, allow_new_head=True):
     """
     entries = read_mindspore_checkpoint(path)
     return load_eco_parameters(net, entries, str(path), strict=strict, allow_new_head=allow_new_head)
-
-
-def save_eco_checkpoint(net, path):
-    """Write `net`'s parameters to `path` atomically (temporary file in the same folder, then rename)."""
-    save_i3d_checkpoint(net, path)

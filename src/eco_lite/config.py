@@ -1,31 +1,29 @@
-"""ECO-lite options: defaults from one YAML file, the seed's flag names, validation; and which model an entry runs.
+"""ECO-lite options: defaults from one YAML file, the original's flag names, validation.
 
-train.py and eval.py take the seed's default_config.yaml keys (src/eco_lite/default_config.yaml; --config_path picks
-another file, whose keys override those defaults) and every key as a flag that overrides both. export.py has its own
-flags, as in the seed (spec B.8). Departures from the seed's config (spec B.3, E-8, E-10, E-17):
+train.py and eval.py take the original's default_config.yaml keys (src/eco_lite/default_config.yaml; --config_path
+picks another file, whose keys override those defaults) and every key as a flag that overrides both. export.py has its own
+flags, as in the original (docs/differences.md#eco-export-flags). Departures from the original's config
+(docs/differences.md#eco-config-file, docs/differences.md#eco-device-id, docs/differences.md#eco-export-flags):
 - booleans are real booleans: --flag True/False/1/0 or a bare --flag; an unknown word is an error, not True;
 - --batch-size and --batch_size are one option (so are --workers and --num_workers, --dropout and --do);
-- --device_id is used (the seed read only env DEVICE_ID): the flag, else env DEVICE_ID, else the file's value, else 0;
-  device_target "" means this machine's accelerator (Ascend, else GPU, else CPU);
+- --device_id is used (the original read only env DEVICE_ID): the flag, else env DEVICE_ID, else the file's value,
+  else 0; device_target "" means this machine's accelerator (Ascend, else GPU, else CPU);
 - the ModelArts keys parse but enable_modelarts True is refused and none of them reaches the training code;
 - unknown keys in a config file and fixed-value keys with another value (modality Flow, arch other than ECO, ...) are
   errors naming the file or flag, and so are missing list files, labels beyond num_classes and a missing checkpoint.
 User errors print `error: ...` and exit with status 1.
 """
 import argparse
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from config import (_HelpFormatter, detect_device_target, non_negative_float, non_negative_int, parse_bool,
-                    positive_float, positive_int, unit_fraction)
-from src.runtime import CONTEXT_MODES, DEVICE_TARGETS
+from src.cli import (CONTEXT_MODES, DEVICE_TARGETS, Parser, at_least, choice, fail, non_negative_float,
+                     non_negative_int, optional, parse_bool, positive_float, positive_int, resolve_device,
+                     unit_fraction)
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
-MODELS = ("i3d", "eco_lite")
 
 
 @dataclass(frozen=True)
@@ -39,69 +37,21 @@ DATASETS = {"ucf101": DatasetInfo(101, "{:06d}.jpg"), "hmdb51": DatasetInfo(51, 
 MODELARTS_KEYS = ("enable_modelarts", "data_url", "train_url", "checkpoint_url", "data_path", "output_path",
                   "load_path", "need_modelarts_dataset_unzip", "modelarts_dataset_unzip_name")
 EXPORT_KEYS = ("checkpoint_path", "file_format", "file_name")
-# The seed's other spellings of two keys (files and command line).
+# The original's other spellings of two keys (files and command line).
 KEY_ALIASES = {"batch-size": "batch_size", "workers": "num_workers"}
-# Keys with the one value this port supports (the seed accepted others and then failed or ignored them).
+# Keys with the one value this port supports (the original accepted others and then failed or ignored them).
 FIXED_VALUES = {"modality": "RGB", "arch": "ECO", "consensus_type": "identity", "loss_type": "nll"}
 FILE_FORMATS = ("MINDIR", "ONNX", "AIR")
-# Flags only ECO-lite's entry points have: one of them on a command line selects ECO-lite (see select_model).
-ECO_FLAGS = frozenset({"--arch", "--modality", "--train_list", "--val_list", "--num_segments", "--config_path",
-                       "--evaluate", "--no_partialbn", "--npb", "--consensus_type", "--num_saturate", "--rgb_prefix",
-                       "--run_distribute", "--continue_training", "--batch-size", "--epochs", "--nesterov",
-                       "--dropout", "--do", "--input_size", "--clip_gradient"})
-# export.py: I3D's export has no --dataset (it takes --mode).
-ECO_EXPORT_FLAGS = ECO_FLAGS | {"--dataset"}
 
 
 class ConfigError(Exception):
     """An option or config file that cannot be used; the message names it."""
 
 
-def fail(message):
-    """Report a user error without a traceback: `error: ...` on stderr, exit status 1."""
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(1)
-
-
-def _note(message):
-    print(f"note: {message}", file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------------------------------------ model choice
-
-def select_model(argv, entry="train"):
-    """(model, argv without --model): 'eco_lite' or 'i3d' for train.py, eval.py or export.py (`entry`).
-
-    An explicit `--model i3d|eco_lite` wins; otherwise any ECO-only flag (ECO_FLAGS, plus --dataset for export.py)
-    means ECO-lite, and everything else stays I3D, whose command lines are unchanged.
-    """
-    argv, rest, model = list(argv), [], None
-    index = 0
-    while index < len(argv):
-        token = argv[index]
-        if token == "--model":
-            if index + 1 == len(argv):
-                fail(f"--model needs a value: {' or '.join(MODELS)}")
-            model, index = argv[index + 1], index + 2
-            continue
-        if token.startswith("--model="):
-            model = token.partition("=")[2]
-        else:
-            rest.append(token)
-        index += 1
-    if model is not None:
-        if model not in MODELS:
-            fail(f"--model {model!r}: choose {' or '.join(MODELS)}")
-        return model, rest
-    eco_flags = ECO_EXPORT_FLAGS if entry == "export" else ECO_FLAGS
-    chosen = any(token.partition("=")[0] in eco_flags for token in rest if token.startswith("--"))
-    return ("eco_lite" if chosen else "i3d"), rest
-
-
 # -------------------------------------------------------------------------------------------------- the file
 
 def read_config_file(path):
-    """{key: value} of the first YAML document, with the seed's spellings (batch-size, workers) renamed."""
+    """{key: value} of the first YAML document, with the original's spellings (batch-size, workers) renamed."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"--config_path: file not found: {path}")
@@ -132,64 +82,25 @@ def load_defaults(config_path=None):
     return defaults
 
 
-# -------------------------------------------------------------------------------------------------- the parser
-
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors follow this module's convention: `error: ...` and exit status 1."""
-
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        fail(message)
-
-
-def _choice(choices, allow_empty=False):
-    canonical = {choice.lower(): choice for choice in choices}
-
-    def convert(text):
-        if allow_empty and text.strip() in ("", "None", "null"):
-            return None
-        try:
-            return canonical[text.strip().lower()]
-        except KeyError:
-            raise argparse.ArgumentTypeError(f"invalid choice {text!r} (choose from {', '.join(choices)})") from None
-    return convert
-
-
-def _optional(convert):
-    """`convert`, with '', None and null meaning "not set" (None)."""
-    def optional(text):
-        return None if text.strip() in ("", "None", "null") else convert(text)
-    return optional
-
-
 def _text(text):
     return text
 
 
-def _at_least(minimum):
-    def convert(text):
-        value = positive_int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
-        return value
-    return convert
-
-
 # key -> (type, help, extra flag spellings). Defaults come from the YAML file only.
 OPTIONS = {
-    "dataset": (_choice(tuple(DATASETS)), f"{', '.join(DATASETS)}: the class count and frame-number format", ()),
+    "dataset": (choice(tuple(DATASETS)), f"{', '.join(DATASETS)}: the class count and frame-number format", ()),
     "modality": (_text, "input modality (RGB only)", ()),
     "train_list": (_text, "training list file: '<frame_dir> <n_frames> <label>' lines", ()),
     "val_list": (_text, "validation list file", ()),
     "rgb_prefix": (_text, "frame file prefix (img_ -> img_000001.jpg for ucf101)", ()),
     "num_segments": (positive_int, "frames per clip, one per segment", ()),
-    "input_size": (_at_least(32), "crop size; evaluation scales the short side to round(256 * input_size / 224)",
+    "input_size": (at_least(32), "crop size; evaluation scales the short side to round(256 * input_size / 224)",
                    ()),
     "num_workers": (positive_int, "data-loading threads", ("--workers",)),
     "arch": (_text, "network (ECO only)", ()),
     "consensus_type": (_text, "segment consensus (identity only)", ()),
-    "dropout": (unit_fraction, "keep probability before new_fc (the seed's meaning: 0.7 drops 30%%)", ("--do",)),
-    "num_classes": (_optional(positive_int), "classes of the head; default: the dataset's", ()),
+    "dropout": (unit_fraction, "keep probability before new_fc (the original's meaning: 0.7 drops 30%%)", ("--do",)),
+    "num_classes": (optional(positive_int), "classes of the head; default: the dataset's", ()),
     "loss_type": (_text, "loss (nll only: softmax cross-entropy, batch mean)", ()),
     "epochs": (positive_int, "epochs to train", ()),
     "batch_size": (positive_int, "clips per batch and device", ("--batch-size",)),
@@ -209,15 +120,15 @@ OPTIONS = {
     "save_dir": (_text, "where <dataset>bestacc.ckpt and the run folder ecolite_<dataset>/ go", ()),
     "checkpoints_num_keep": (positive_int, "periodic checkpoints kept", ()),
     "seed": (non_negative_int, "seed for Python, NumPy, MindSpore and the data pipeline", ()),
-    "context": (_choice(tuple(CONTEXT_MODES)), "gr (GRAPH_MODE) or py (PYNATIVE_MODE)", ()),
+    "context": (choice(tuple(CONTEXT_MODES)), "gr (GRAPH_MODE) or py (PYNATIVE_MODE)", ()),
     "evaluate": (parse_bool, "train.py: evaluate --resume's checkpoint instead of training", ()),
     "scores_path": (_text, "also save the per-video scores (.npz) here", ()),
-    "device_target": (_choice(DEVICE_TARGETS, allow_empty=True),
+    "device_target": (choice(DEVICE_TARGETS, allow_empty=True),
                       f"{', '.join(DEVICE_TARGETS)}; default: this machine's accelerator", ()),
-    "device_id": (_optional(non_negative_int), "device index; default: env DEVICE_ID, else the file's, else 0", ()),
+    "device_id": (optional(non_negative_int), "device index; default: env DEVICE_ID, else the file's, else 0", ()),
     **{key: (parse_bool if key in ("enable_modelarts", "need_modelarts_dataset_unzip") else _text,
              "ModelArts only; not supported", ()) for key in MODELARTS_KEYS},
-    **{key: (_text, "export.py's option (accepted for the seed's files; not used here)", ()) for key in EXPORT_KEYS},
+    **{key: (_text, "export.py's option (accepted for the original's files; not used here)", ()) for key in EXPORT_KEYS},
 }
 BOOLEAN_KEYS = frozenset(key for key, (kind, _, _) in OPTIONS.items() if kind is parse_bool)
 NULLABLE_KEYS = frozenset({"num_classes", "device_target", "device_id"})
@@ -242,8 +153,7 @@ def _typed_defaults(defaults, source):
 
 
 def build_parser(defaults, prog="train.py"):
-    parser = _Parser(prog=prog, allow_abbrev=False, formatter_class=_HelpFormatter,
-                     description="ECO-lite training and evaluation (the seed's default_config.yaml keys as flags).")
+    parser = Parser(prog=prog, description="ECO-lite training and evaluation (the original's default_config.yaml keys as flags).")
     parser.add_argument("--config_path", default=str(DEFAULT_CONFIG_PATH), help="YAML file of defaults")
     for key, (convert, help_text, aliases) in OPTIONS.items():
         flags = (f"--{key}",) + aliases
@@ -285,20 +195,6 @@ def _check_labels(args, lists):
                               f"--num_classes {max(labels) + 1} (or more) for a dataset with other labels")
 
 
-def _resolve_device(args, file_device_id):
-    if args.device_target is None:
-        args.device_target = detect_device_target()
-        _note(f"device_target not given; using {args.device_target}")
-    if args.device_id is None:
-        text = os.environ.get("DEVICE_ID", "").strip()
-        if text:
-            if not text.isdigit():
-                raise ConfigError(f"environment variable DEVICE_ID={text!r} must be an integer >= 0")
-            args.device_id = int(text)
-        else:
-            args.device_id = 0 if file_device_id is None else file_device_id
-
-
 def _finish(args, file_device_id, training):
     if args.enable_modelarts:
         raise ConfigError("enable_modelarts True: ModelArts/OBS syncing is not supported in this port; copy the "
@@ -309,7 +205,7 @@ def _finish(args, file_device_id, training):
         if str(getattr(args, key)).lower() != value.lower():
             raise ConfigError(f"--{key} {getattr(args, key)!r}: only {value} is supported")
         setattr(args, key, value)
-    _resolve_device(args, file_device_id)
+    resolve_device(args, fallback_device_id=file_device_id, target_flag="device_target")
     if args.num_classes is None:
         args.num_classes = DATASETS[args.dataset].num_classes
     lists = {"val_list": _list_labels("val_list", args.val_list)}
@@ -352,11 +248,11 @@ def image_template(args):
 # ---------------------------------------------------------------------------------------------------- export
 
 def export_parser():
-    """The seed's export.py flags (spec B.8), with defaults from the YAML file where it has the key."""
+    """The original's export.py flags (docs/differences.md#eco-export-flags), with defaults from the YAML file where it
+    has the key."""
     d = _typed_defaults(load_defaults(), DEFAULT_CONFIG_PATH)
-    parser = _Parser(prog="export.py", allow_abbrev=False, formatter_class=_HelpFormatter,
-                     description="Export an ECO-lite checkpoint to MINDIR, ONNX or AIR.")
-    parser.add_argument("--dataset", type=_choice(tuple(DATASETS)), default=d["dataset"],
+    parser = Parser(prog="export.py", description="Export an ECO-lite checkpoint to MINDIR, ONNX or AIR.")
+    parser.add_argument("--dataset", type=choice(tuple(DATASETS)), default=d["dataset"],
                         help=f"{', '.join(DATASETS)}: the class count of the head")
     parser.add_argument("--modality", default=d["modality"], help="RGB only")
     parser.add_argument("--arch", default=d["arch"], help="ECO only")
@@ -368,14 +264,14 @@ def export_parser():
                         help="keep probability (no effect in the exported inference graph)")
     parser.add_argument("--no_partialbn", "--npb", dest="no_partialbn", nargs="?", const=True, type=parse_bool,
                         default=d["no_partialbn"], metavar="BOOL",
-                        help="accepted for the seed's command lines (no effect on inference)")
-    parser.add_argument("--input_size", type=_at_least(32), default=d["input_size"], help="input height and width")
+                        help="accepted for the original's command lines (no effect on inference)")
+    parser.add_argument("--input_size", type=at_least(32), default=d["input_size"], help="input height and width")
     parser.add_argument("--num_classes", type=positive_int, help="classes of the head; default: the dataset's")
     parser.add_argument("--checkpoint_path", required=True, help="checkpoint to export, e.g. ucf101bestacc.ckpt")
     parser.add_argument("--file_name", default=d["file_name"], help="output name; the format's suffix is appended")
-    parser.add_argument("--file_format", type=_choice(FILE_FORMATS), default=d["file_format"],
+    parser.add_argument("--file_format", type=choice(FILE_FORMATS), default=d["file_format"],
                         help=f"{', '.join(FILE_FORMATS)} (AIR needs Ascend)")
-    parser.add_argument("--device_target", type=_choice(DEVICE_TARGETS),
+    parser.add_argument("--device_target", type=choice(DEVICE_TARGETS),
                         help=f"{', '.join(DEVICE_TARGETS)}; default: this machine's accelerator")
     parser.add_argument("--device_id", type=non_negative_int, help="default: env DEVICE_ID, else 0")
     return parser
@@ -387,7 +283,7 @@ def parse_export_args(argv=None):
         for key in ("modality", "arch", "consensus_type"):
             if getattr(args, key).lower() != FIXED_VALUES[key].lower():
                 raise ConfigError(f"--{key} {getattr(args, key)!r}: only {FIXED_VALUES[key]} is supported")
-        _resolve_device(args, None)
+        resolve_device(args, target_flag="device_target")
         if args.num_classes is None:
             args.num_classes = DATASETS[args.dataset].num_classes
         if not Path(args.checkpoint_path).is_file():

@@ -1,17 +1,17 @@
 """ECO-lite (Zolfaghari et al., 2018) as the MindSpore model zoo's ECONet: a 2-D BN-Inception trunk per frame, a 3-D
 ResNet over the stacked frame features, global average pooling, dropout and a linear head.
 
-The layers, paddings and BatchNorm settings (eps 1e-5, PyTorch momentum 0.1) are the seed's, and so are the parameter
+The layers, paddings and BatchNorm settings (eps 1e-5, PyTorch momentum 0.1) are the original's, and so are the parameter
 names (`base_model.conv1.conv2d.weight`, `base_model.block3a.b2.0.bn2d.gamma`, `base_model.res3a_bn_bn3d.bn2d.gamma`,
-`new_fc.weight`), so checkpoints written by the seed load by name. Convolutions and BatchNorm keep MindSpore's default
-initialisation as the seed did; the head is xavier_uniform with a zero bias.
+`new_fc.weight`), so checkpoints written by the original load by name. Convolutions and BatchNorm keep MindSpore's default
+initialisation as the original did; the head is xavier_uniform with a zero bias.
 """
 from mindspore import nn, ops
 
 BN_EPS = 1e-5
-# PyTorch convention (weight of the new batch), as the seed's MindSpore momentum 0.9.
+# PyTorch convention (weight of the new batch), as the original's MindSpore momentum 0.9.
 BN_MOMENTUM = 0.1
-# The seed's `dropout` flag (0.7) is a keep probability: Dropout(p = 1 - 0.7).
+# The original's `dropout` flag (0.7) is a keep probability: Dropout(p = 1 - 0.7).
 DROPOUT_KEEP_PROB = 0.7
 NUM_SEGMENTS = 4
 FEATURE_CHANNELS = 512
@@ -35,7 +35,7 @@ def zero_pad_hw(x, leading):
 
 
 class ConvBNReLU2d(nn.Cell):
-    """Conv2d (with bias, explicit padding) -> BatchNorm2d -> ReLU; the seed's Conv2dBlock, same attribute names."""
+    """Conv2d (with bias, explicit padding) -> BatchNorm2d -> ReLU; the original's Conv2dBlock, same attribute names."""
 
     def __init__(self, in_channels, out_channels, kernel_size=1, stride=1, padding=0, bn_momentum=BN_MOMENTUM):
         super().__init__()
@@ -51,7 +51,7 @@ class ConvBNReLU2d(nn.Cell):
 class Inception2d(nn.Cell):
     """BN-Inception block: 1x1 | 1x1->3x3 | 1x1->3x3->3x3 | avg-pool 3x3 -> 1x1, concatenated on channels.
 
-    The pool counts its zero padding in the average (Caffe's AVE pooling, as the seed's explicit pad + valid pool).
+    The pool counts its zero padding in the average (Caffe's AVE pooling, as the original's explicit pad + valid pool).
     """
 
     def __init__(self, in_channels, widths, bn_momentum=BN_MOMENTUM):
@@ -87,7 +87,7 @@ class CeilMaxPool2d(nn.Cell):
 
 
 def conv3d(in_channels, out_channels, stride=1):
-    """3x3x3 Conv3d with bias: 'same' padding at stride 1, one voxel of padding at stride 2 (the seed's choice)."""
+    """3x3x3 Conv3d with bias: 'same' padding at stride 1, one voxel of padding at stride 2 (the original's choice)."""
     if stride == 1:
         return nn.Conv3d(in_channels, out_channels, 3, 1, pad_mode="same", has_bias=True)
     return nn.Conv3d(in_channels, out_channels, 3, stride, pad_mode="pad", padding=1, has_bias=True)
@@ -97,7 +97,7 @@ class ECOBackbone(nn.Cell):
     """Frames (N*T, 3, H, W) -> clip features (N, 512): 2-D trunk to inception_3c_double_3x3_1, 3-D res3-res5,
     global average over (T/4, H/32, W/32).
 
-    Attributes are flat and named as in the seed (`conv1`, `block3a`, `res4a_down_conv3d`, `res4a_bn_bn3d`, ...)
+    Attributes are flat and named as in the original (`conv1`, `block3a`, `res4a_down_conv3d`, `res4a_bn_bn3d`, ...)
     because those names are the checkpoint keys; the 3-D residual wiring is spelled out in `construct` for the same
     reason. Residual sums are taken before BatchNorm, as in the ECO-Lite prototxt.
     """
@@ -183,7 +183,7 @@ class ECOBackbone(nn.Cell):
 
 
 def new_head(num_classes):
-    """The classifier, as the seed: Dense(512, num_classes), xavier_uniform weight, zero bias."""
+    """The classifier, as the original: Dense(512, num_classes), xavier_uniform weight, zero bias."""
     return nn.Dense(FEATURE_CHANNELS, num_classes, weight_init="xavier_uniform", bias_init="zeros")
 
 
@@ -191,7 +191,7 @@ class ECOLite(nn.Cell):
     """ECO-lite for clips of `num_segments` RGB frames stacked on channels: (N, 3*T, H, W) -> logits (N, num_classes).
 
     224x224 frames give the published 96x28x28 trunk features and a 512 x T/4 x 7 x 7 res5 map; any size divisible by
-    32 works (e.g. 64 or 112 for quick checks). `dropout_keep_prob` keeps the meaning of the seed's `dropout` flag:
+    32 works (e.g. 64 or 112 for quick checks). `dropout_keep_prob` keeps the meaning of the original's `dropout` flag:
     the probability of *keeping* a feature (0.7 drops 30%). `bn_momentum` is in PyTorch's convention.
     """
 

@@ -1,12 +1,13 @@
 """ECO-lite's learning-rate rule: start at `lr`, divide by 10 after `num_saturate` evaluations without improvement.
 
-The seed checked the rule at the start of each epoch from the evaluation of the weights before it; here it runs after
-each evaluation, which decides the same thing one call earlier. Differences from the seed (spec E-2, E-6): the rate
-starts at `lr` itself (the seed started at lr * 0.01), an improvement means a strictly higher top-1 (a tie counts as
+The original checked the rule at the start of each epoch from the evaluation of the weights before it; here it runs after
+each evaluation, which decides the same thing one call earlier. Differences from the original
+(docs/differences.md#eco-lr-starts-at-lr, docs/differences.md#eco-same-lr-every-rank): the rate
+starts at `lr` itself (the original started at lr * 0.01), an improvement means a strictly higher top-1 (a tie counts as
 no improvement, as for the best checkpoint), and every rank takes the same decision because every rank observes the
-same metrics (see src.eco_lite.train).
+same metrics (src/engine/drivers.py, make_evaluator).
 """
-from src.training import EpochSchedule
+from src.engine.loop import EpochSchedule
 
 
 class PlateauSchedule(EpochSchedule):

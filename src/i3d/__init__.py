@@ -3,8 +3,8 @@
 See docs/i3d.md for a runnable example.
 """
 import src.runtime  # noqa: F401  (caps oneDNN at AVX2 before MindSpore loads)
-from src.i3d.checkpoint import CheckpointError, load_i3d_checkpoint, save_i3d_checkpoint
+from src.engine.checkpoint_io import CheckpointError
+from src.i3d.checkpoint import load_i3d_checkpoint
 from src.i3d.network import VALID_ENDPOINTS, InceptionI3D, select_finetune_parameters
 
-__all__ = ["CheckpointError", "InceptionI3D", "VALID_ENDPOINTS", "load_i3d_checkpoint", "save_i3d_checkpoint",
-           "select_finetune_parameters"]
+__all__ = ["CheckpointError", "InceptionI3D", "VALID_ENDPOINTS", "load_i3d_checkpoint", "select_finetune_parameters"]

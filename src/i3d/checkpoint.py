@@ -1,4 +1,4 @@
-"""Reading I3D weights from every supported checkpoint naming into InceptionI3D, and writing our checkpoints.
+"""Reading I3D weights from every supported checkpoint naming into InceptionI3D.
 
 Supported namings (detected from the keys):
 - `i3d`: this project's names (`Mixed_3b.b1a.bn.bn2d.gamma`, `logits.conv3d.weight`);
@@ -11,8 +11,6 @@ Every name map is generated from the network's own unit list, so a tensor lands 
 rule. Optimizer state in MindSpore checkpoints and `num_batches_tracked` in PyTorch ones are skipped; any other
 unknown key, a missing parameter or a shape mismatch is an error.
 """
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +19,8 @@ from typing import Callable
 import numpy as np
 import mindspore as ms
 
+from src.engine.checkpoint_io import (MINDSPORE_TRAINING_SCALARS, CheckpointError, read_mindspore_checkpoint,
+                                      require_file)
 from src.i3d.network import INCEPTION_UNITS, LOGITS, MODE_CHANNELS, conv_unit_names
 
 STEM_WEIGHT = "Conv3d_1a_7x7.conv3d.weight"
@@ -28,17 +28,6 @@ HEAD_WEIGHT = f"{LOGITS}.conv3d.weight"
 BN_KINDS = ("gamma", "beta", "moving_mean", "moving_variance")
 TORCH_BN_NAMES = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_variance": "running_var"}
 PYTORCH_SUFFIXES = (".pt", ".pth")
-# Scalars that MindSpore training (optimizers, loss scaling, ModelCheckpoint) stores beside the network parameters.
-MINDSPORE_TRAINING_SCALARS = frozenset({
-    "global_step", "learning_rate", "beta1_power", "beta2_power", "momentum", "weight_decay", "scale_sense",
-    "loss_scale", "current_iterator_step", "last_overflow_iterator_step", "epoch_num", "step_num",
-})
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read or does not fit the network; the message names the file and the key."""
-
-
 def network_name(unit, kind):
     """Our parameter name of one slot: a conv weight/bias or a BatchNorm statistic/affine parameter."""
     if kind in BN_KINDS:
@@ -254,18 +243,9 @@ def torch_state_dict_to_numpy(state_dict, source):
     return arrays
 
 
-def _require_file(path):
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist or is not a file")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
-    return path
-
-
 def read_torch_state_dict(path):
     """Tensors of a PyTorch checkpoint as numpy arrays; PyTorch is imported only here (it is optional)."""
-    path = _require_file(path)
+    path = require_file(path)
     try:
         import torch
     except ImportError as exc:
@@ -275,17 +255,6 @@ def read_torch_state_dict(path):
     except Exception as exc:  # torch raises many types (UnpicklingError, RuntimeError, EOFError) for bad files
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {exc}") from exc
     return torch_state_dict_to_numpy(state_dict, path)
-
-
-def read_mindspore_checkpoint(path):
-    """Entries of a MindSpore checkpoint; numeric values as numpy arrays."""
-    path = _require_file(path)
-    try:
-        entries = ms.load_checkpoint(str(path))
-    except (ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path} is not a readable MindSpore checkpoint (truncated, corrupted or another "
-                              f"format): {exc}") from exc
-    return {key: value.asnumpy() if hasattr(value, "asnumpy") else value for key, value in entries.items()}
 
 
 def read_checkpoint(path):
@@ -304,18 +273,3 @@ def load_i3d_checkpoint(net, path):
     mapped = map_checkpoint(read_checkpoint(path), str(path))
     load_mapped_checkpoint(net, mapped)
     return mapped.naming.name
-
-
-def save_i3d_checkpoint(net, path):
-    """Write `net`'s parameters to `path` atomically: a reader never sees a partial file, and an existing file is
-    replaced only once the new one is complete (mindspore.save_checkpoint deletes it before writing)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial.ckpt", dir=path.parent)
-    os.close(handle)
-    try:
-        ms.save_checkpoint(net, temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)

@@ -5,9 +5,9 @@ so converted pretrained weights give the published logits. Parameter names start
 (`Mixed_3b.b1a.conv3d.weight`, `Mixed_3b.b1a.bn.bn2d.gamma`, `logits.conv3d.bias`), which is what the fine-tune
 prefixes ("logits,Mixed_5") and the checkpoint name maps rely on.
 
-Initialisation: every conv+BN unit uses HeNormal(mode='fan_out') weights (gain sqrt(2), as the seed did), BN gamma 1,
+Initialisation: every conv+BN unit uses HeNormal(mode='fan_out') weights (gain sqrt(2), as the original did), BN gamma 1,
 beta 0, moving mean 0, moving variance 1. The logits conv uses HeNormal(mode='fan_in', nonlinearity='linear'), i.e. std
-1/sqrt(1024), and a zero bias, so initial logits have unit scale whatever the class count (the seed's fan_out init
+1/sqrt(1024), and a zero bias, so initial logits have unit scale whatever the class count (the original's fan_out init
 gives std sqrt(2/num_classes) weights, i.e. logits several times larger for small class counts).
 """
 from mindspore import nn, ops

@@ -1,6 +1,6 @@
-"""The seed's step learning-rate schedule for I3D fine-tuning, as pure functions of the epoch.
+"""The original's step learning-rate schedule for I3D fine-tuning, as pure functions of the epoch.
 
-The seed changed the LR in a callback at the end of every `lr_de_epochs`-th epoch, mutating state as it went (the
+The original changed the LR in a callback at the end of every `lr_de_epochs`-th epoch, mutating state as it went (the
 flow stream's `has_back` flag). Here the boundaries are replayed from epoch 0, so the LR of any epoch follows from the
 options alone and a resumed run continues with exactly the value the uninterrupted run would have had.
 
@@ -18,7 +18,7 @@ FLOW_RESTART_LR = 1e-3
 
 
 def _boundary(mode, lr, rate, has_back):
-    """One decay step of the seed's callback; returns (lr, has_back)."""
+    """One decay step of the original's callback; returns (lr, has_back)."""
     if mode == "rgb":
         return (lr * rate if lr > RGB_MIN_LR else lr), has_back
     if not has_back:
@@ -34,7 +34,7 @@ def _boundary(mode, lr, rate, has_back):
 def lr_per_epoch(mode, num_epochs, base_lr=0.01, lr_de_rate=0.5, lr_de_epochs=5, has_back=False):
     """The LR used during each (0-based) epoch 0..num_epochs-1.
 
-    `has_back=True` starts the flow schedule as if its warm restart had already happened (the seed's --has_back).
+    `has_back=True` starts the flow schedule as if its warm restart had already happened (the original's --has_back).
     """
     if mode not in ("rgb", "flow"):
         raise ValueError(f"mode must be 'rgb' or 'flow', got {mode!r}")
@@ -53,7 +53,7 @@ def lr_per_epoch(mode, num_epochs, base_lr=0.01, lr_de_rate=0.5, lr_de_epochs=5,
 
 
 def lr_at_epoch(mode, epoch, base_lr=0.01, lr_de_rate=0.5, lr_de_epochs=5, has_back=False):
-    """The LR used during 0-based `epoch`; `epoch == num_epochs` gives the value the seed set after its last epoch."""
+    """The LR used during 0-based `epoch`; `epoch == num_epochs` gives the value the original set after its last epoch."""
     if epoch < 0:
         raise ValueError(f"epoch must be >= 0, got {epoch}")
     return lr_per_epoch(mode, epoch + 1, base_lr, lr_de_rate, lr_de_epochs, has_back)[epoch]

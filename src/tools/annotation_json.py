@@ -1,15 +1,15 @@
 """Shared body of `hmdb51_json` and `ucf101_json`: split entries + frame folders -> annotation JSON."""
-import argparse
 import sys
 from pathlib import Path
 
+from src.cli import Parser
 from src.data.annotations import AnnotationError, build_annotation, video_key, write_annotation
 from src.data.frames import FrameFolderError, count_i3d_frames
 from src.tools.jobs import report_problems
 
 
 def parse_args(description, dir_help, argv=None):
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=description)
     parser.add_argument("dir_path", help=dir_help)
     parser.add_argument("video_path", help="rgb frame root, <class>/<video>/image_%%05d.jpg")
     parser.add_argument("dst_path", help="folder for the JSON files")

@@ -1,6 +1,6 @@
 """RGB frame folders -> TV-L1 optical-flow JPEGs for the I3D flow stream.
 
-    python convert_rgb_to_flow.py --rgb_path=RGB_ROOT --flow_path=FLOW_ROOT      (from src/tools, as the seed)
+    python convert_rgb_to_flow.py --rgb_path=RGB_ROOT --flow_path=FLOW_ROOT      (from src/tools, as the original)
 
 For every `<rgb>/<class>/<video>/image_%05d.jpg` folder it writes `<flow>/<class>/<video>/image_%05dx.jpg`
 (horizontal) and `image_%05dy.jpg` (vertical). Frames are converted to grayscale; flow is OpenCV's Dual
@@ -9,7 +9,6 @@ Pairing: flow image k is the motion from RGB frame k to frame k+1, so a video of
 images. --seed_pairing reproduces the original tool instead (image 1 = frame 1 -> 1, i.e. zero; image k
 = frame k-1 -> k; N images).
 """
-import argparse
 import functools
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from src.cli import Parser  # noqa: E402
 from src.data.flow import FLOW_BOUND, quantize_flow, tvl1_estimator, video_flow  # noqa: E402
 from src.data.frames import I3D_FLOW_TEMPLATES, I3D_RGB_TEMPLATE, count_i3d_frames  # noqa: E402
 from src.data.video_io import read_image, write_jpeg  # noqa: E402
@@ -50,7 +50,7 @@ def compute_flow(job, partial, bound=FLOW_BOUND, quality=95, seed_pairing=False)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__)
     parser.add_argument("--rgb_path", required=True, help="root of <class>/<video>/image_%%05d.jpg folders")
     parser.add_argument("--flow_path", required=True, help="output root, mirrors the rgb tree")
     parser.add_argument("--bound", type=float, default=FLOW_BOUND, help="clip flow to +-bound pixels")

@@ -12,7 +12,6 @@ transformed as in evaluation (--spatial_size). Finished videos are skipped on a 
 temporary name, then renamed); a progress bar shows on a terminal; a summary ends the run, exit status 1 if any video
 failed. Runs in this process (one network), videos one after the other, clip loading in --num_workers threads.
 """
-import argparse
 import functools
 import sys
 from pathlib import Path
@@ -23,13 +22,13 @@ if __package__ in (None, ""):
 import src.runtime  # noqa: E402,F401  (first: caps oneDNN at AVX2 before MindSpore loads)
 import numpy as np  # noqa: E402
 
-from config import _HelpFormatter, detect_device_target, non_negative_int, positive_int  # noqa: E402
+from src.cli import (CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target, non_negative_int,  # noqa: E402
+                     positive_int)
 from src.data.annotations import SUBSETS, AnnotationError  # noqa: E402
 from src.data.frames import FrameFolderError, count_i3d_frames  # noqa: E402
 from src.data.i3d_dataset import MODES, I3DClipDataset, i3d_transforms  # noqa: E402
 from src.data.pipeline import FrameClipSource  # noqa: E402
 from src.data.video_io import VIDEO_EXTENSIONS  # noqa: E402
-from src.runtime import CONTEXT_MODES, DEVICE_TARGETS  # noqa: E402
 from src.tools.jobs import Job, run_jobs  # noqa: E402
 from src.video_inference import (CLIP_CHOICES, WindowSource, clip_windows, decode_video, flow_images,  # noqa: E402
                                  memory_clip_loader)
@@ -37,10 +36,6 @@ from src.video_inference import (CLIP_CHOICES, WindowSource, clip_windows, decod
 FEATURE_ENDPOINT = "Mixed_5c"
 I3D_LAYOUT = (3, 0, 1, 2)  # (T, H, W, C) frames -> (C, T, H, W) clips
 
-
-
-class HelpFormatter(argparse.RawDescriptionHelpFormatter, _HelpFormatter):
-    """The usage text as written, and defaults shown where there is one."""
 
 class FrameFolderClips(FrameClipSource):
     """load_clip for the I3D frame folders of one stream, with the evaluation transforms."""
@@ -52,8 +47,7 @@ class FrameFolderClips(FrameClipSource):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m src.tools.extract_features", description=__doc__,
-                                     formatter_class=HelpFormatter, allow_abbrev=False)
+    parser = Parser(prog="python -m src.tools.extract_features", description=__doc__)
     parser.add_argument("--mode", choices=("rgb", "flow"), required=True, help="stream of the frames and checkpoint")
     parser.add_argument("--checkpoint_path", required=True, help="I3D checkpoint of that stream (any class count)")
     parser.add_argument("--out_dir", required=True, help="where the .npy files go")
@@ -160,13 +154,12 @@ def video_features(job, partial, predict, args, folder_clips):
 
 def feature_predictor(args):
     """predict_batch: clips (N, C, T, H, W) -> Mixed_5c averaged over (T, H, W), (N, 1024)."""
-    import mindspore as ms
+    from src.engine.predictor import mindspore_predictor
     from src.i3d import InceptionI3D, load_i3d_checkpoint
 
     net = InceptionI3D(mode=args.mode, final_endpoint=FEATURE_ENDPOINT)
     load_i3d_checkpoint(net, args.checkpoint_path)
-    net.set_train(False)
-    return lambda clips: net(ms.Tensor(clips)).asnumpy().mean(axis=(2, 3, 4))
+    return mindspore_predictor(net, reduce=lambda features: features.mean(axis=(2, 3, 4)))
 
 
 def main(argv=None):

@@ -5,7 +5,6 @@
 Frames keep their native resolution unless --size sets the short side. Finished videos are skipped
 on a rerun.
 """
-import argparse
 import functools
 import sys
 from pathlib import Path
@@ -13,13 +12,14 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from src.cli import Parser  # noqa: E402
 from src.data.frames import ECO_RGB_TEMPLATE  # noqa: E402
 from src.tools.jobs import parse_job_arguments, run_and_report  # noqa: E402
 from src.tools.video_frames import InputError, extract_frames, find_videos, frame_jobs  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__)
     parser.add_argument("--video_src_path", required=True, help="dataset root with one folder per class")
     parser.add_argument("--image_save_path", required=True, help="output root, one folder per video")
     parser.add_argument("--size", type=int, default=0, help="short side of the written frames (0 = native)")

@@ -7,7 +7,6 @@ testlist0k.txt for ucf101; `<class>_test_split<k>.txt` for hmdb51) and writes
 `<out_list_path>/<dataset>_rgb_{train,val}_split_<k>.txt`, one line per video:
 `<frame_path>/<video> <number of frames> <label>` (label 0-based). Lines are shuffled with --seed.
 """
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from src.cli import Parser  # noqa: E402
 from src.data.annotations import AnnotationError, format_list_line, hmdb51_split, ucf101_split, video_key  # noqa: E402
 from src.data.atomic import atomic_write_text  # noqa: E402
 from src.data.frames import count_prefixed_frames  # noqa: E402
@@ -25,7 +25,7 @@ LIST_NAMES = {"training": "{}_rgb_train_split_{}.txt", "validation": "{}_rgb_val
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__)
     parser.add_argument("dataset", choices=sorted(READERS))
     parser.add_argument("frame_path", help="root of the per-video frame folders (from extract_frames)")
     parser.add_argument("--splits_path", help="split files folder (default: data/<dataset>_splits)")

@@ -1,17 +1,17 @@
 """Write `<video>/n_frames` (the frame count) for every frame folder of an I3D rgb or flow root.
 
-    python generate_n_frames.py jpg_video_directory          (from src/tools, as the seed)
+    python generate_n_frames.py jpg_video_directory          (from src/tools, as the original)
 
 Run it on both the rgb and the flow root. The count is the number of frames 1..n; a folder with a gap
 in its numbering, unpaired flow x/y images or no frames at all fails with its path.
 """
-import argparse
 import sys
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from src.cli import Parser  # noqa: E402
 from src.data.frames import N_FRAMES_FILE, count_i3d_frames  # noqa: E402
 from src.tools.convert_rgb_to_flow import find_frame_folders  # noqa: E402
 from src.tools.jobs import Job, parse_job_arguments, run_and_report  # noqa: E402
@@ -22,7 +22,7 @@ def write_n_frames(job, partial):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__)
     parser.add_argument("dir_path", help="root of <class>/<video>/ frame folders (rgb or flow)")
     args = parse_job_arguments(parser, argv)
     return args

@@ -1,12 +1,11 @@
 """Videos -> RGB JPEG frames for I3D: `<dst>/<class>/<video>/image_00001.jpg ...`.
 
-    python -m generate_rgb_jpgs avi_video_dir_path jpg_video_dir_path hmdb51     (from src/tools, as the seed)
+    python -m generate_rgb_jpgs avi_video_dir_path jpg_video_dir_path hmdb51     (from src/tools, as the original)
     python -m src.tools.generate_rgb_jpgs VIDEOS FRAMES ucf101 --size 256         (from the repo root)
 
-Frames are decoded with OpenCV, the short side is scaled to --size (default 256; the seed used 240) and
+Frames are decoded with OpenCV, the short side is scaled to --size (default 256; the original used 240) and
 written as JPEG (--jpeg_quality). Finished videos are skipped on a rerun.
 """
-import argparse
 import functools
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from src.cli import Parser  # noqa: E402
 from src.data.frames import I3D_RGB_TEMPLATE  # noqa: E402
 from src.tools.jobs import parse_job_arguments, run_and_report  # noqa: E402
 from src.tools.video_frames import InputError, extract_frames, find_videos, frame_jobs  # noqa: E402
@@ -23,7 +23,7 @@ DATASET_EXTENSIONS = {"kinetics": (".mp4",), "mit": (".mp4",), "activitynet": ("
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__)
     parser.add_argument("dir_path", help="folder of class folders holding the videos")
     parser.add_argument("dst_path", help="output root for the frame folders")
     parser.add_argument("dataset", choices=sorted(DATASET_EXTENSIONS), help="picks the video file extension")

@@ -15,7 +15,6 @@ Output, in the official formats so the real preparation tools run on it unchange
 Group g is a test group of split k when (g - 1) % 3 == k - 1 (UCF101 likewise keeps whole groups apart).
 The same seed gives the same videos.
 """
-import argparse
 import functools
 import os
 import sys
@@ -27,6 +26,7 @@ if __package__ in (None, ""):
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from src.cli import Parser  # noqa: E402
 from src.data.atomic import atomic_write_text  # noqa: E402
 from src.tools.jobs import Job, parse_job_arguments, run_and_report  # noqa: E402
 
@@ -153,7 +153,7 @@ def write_split_files(root, dataset, classes, videos):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__)
     parser.add_argument("out", help="output folder")
     parser.add_argument("--num_classes", type=int, default=6, help=f"first N of {', '.join(MOTIONS)}")
     parser.add_argument("--groups", type=int, default=6, help="groups per class (UCF101 'gXX'); >= 3")

@@ -24,6 +24,8 @@ if __package__ in (None, ""):
 
 import src.runtime  # noqa: E402,F401  (first: caps oneDNN at AVX2 before MindSpore loads)
 
+from src.cli import Parser  # noqa: E402
+
 MODELS = ("i3d", "eco_lite")
 DEFAULT_INPUT = {"i3d": "64x224", "eco_lite": "4x224"}
 DEFAULT_CLASSES = {"i3d": 400, "eco_lite": 101}
@@ -214,8 +216,7 @@ def format_table(rows):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m src.tools.model_report", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    parser = Parser(prog="python -m src.tools.model_report", description=__doc__)
     parser.add_argument("--model", choices=MODELS + ("all",), default="all", help="network(s) to report")
     parser.add_argument("--mode", choices=("rgb", "flow"), help="I3D stream (default: both)")
     parser.add_argument("--input", type=parse_input, nargs="+", metavar="TxS",

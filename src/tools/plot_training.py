@@ -5,19 +5,18 @@
 Reads the train_log.jsonl that train.py (I3D and ECO-lite) writes, one JSON record per epoch; the default output is
 training_curves.png beside it. A resumed run's repeated epochs count once (the later record).
 """
-import argparse
 import sys
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from src.cli import Parser  # noqa: E402
 from src.plots import plot_training_curves, read_train_log  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m src.tools.plot_training", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m src.tools.plot_training", description=__doc__)
     parser.add_argument("log", help="a run's train_log.jsonl")
     parser.add_argument("--out", help="PNG to write (default: training_curves.png beside the log)")
     parser.add_argument("--title", help="figure title (default: the run folder's name)")

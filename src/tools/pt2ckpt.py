@@ -8,7 +8,6 @@ must map to a network parameter with the same shape (only `num_batches_tracked` 
 a freshly built network exactly; otherwise the tool names the offending key and exits non-zero. PyTorch is needed
 only for this tool.
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -16,8 +15,10 @@ if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import src.runtime  # noqa: E402,F401  (caps oneDNN before MindSpore loads)
+from src.cli import Parser  # noqa: E402
+from src.engine.checkpoint_io import save_checkpoint  # noqa: E402
 from src.i3d.checkpoint import (CheckpointError, load_mapped_checkpoint, map_checkpoint,  # noqa: E402
-                                read_torch_state_dict, save_i3d_checkpoint, torch_state_dict_to_numpy)
+                                read_torch_state_dict, torch_state_dict_to_numpy)
 from src.i3d.network import InceptionI3D  # noqa: E402
 
 PYTORCH_NAMINGS = ("piergiaj", "hassony2")
@@ -43,12 +44,12 @@ def convert_state_dict(state_dict, source="state_dict"):
 def convert(pretrained_path, save_path):
     """Convert the file at `pretrained_path` and write the MindSpore checkpoint atomically to `save_path`."""
     net, naming = convert_arrays(read_torch_state_dict(pretrained_path), str(pretrained_path))
-    save_i3d_checkpoint(net, save_path)
+    save_checkpoint(net, save_path)
     return net, naming
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = Parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pretrained_path", default="./pretrained/flow_imagenet.pt",
                         help="PyTorch state_dict (.pt) in piergiaj or hassony2 naming")
     parser.add_argument("--save_path", default="./pretrained/flow_imagenet.ckpt",

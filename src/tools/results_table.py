@@ -8,12 +8,12 @@ Each argument is LABEL=PATH, PATH being the --scores_path given to the evaluatio
 per-video predicted classes of two labels stream by stream and exits 1 if any video differs (with the scores'
 largest difference), so the check is a command, not a look at the table.
 """
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from src.cli import Parser
 from src.data.atomic import atomic_write_text
 from src.evaluation import EvaluationError, load_scores, scores_paths
 
@@ -62,7 +62,7 @@ def compare_predictions(first, second):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(description=__doc__)
     parser.add_argument("scores", nargs="+", metavar="LABEL=PATH")
     parser.add_argument("--same_predictions", metavar="LABEL,LABEL", help="two labels whose predictions must agree")
     parser.add_argument("--out", help="also write the table (markdown) here")

@@ -1,0 +1,79 @@
+"""One train-step builder for every model: softmax cross-entropy, mixed precision (AMP) and gradient clipping."""
+import mindspore as ms
+from mindspore import nn, ops
+
+from src.engine.parallel import data_parallel
+
+
+class TrainStep(nn.Cell):
+    """One optimizer step: loss and gradients, the gradient mean over ranks (data parallel), clipping to a global norm
+    (ECO-pytorch's clip_gradient), then the update. Returns the loss of this rank's batch.
+
+    Averaging comes before clipping, so every rank clips the same gradient and the ranks stay identical. With a
+    `loss_scaler` (mindspore.amp.DynamicLossScaler, for fp16 on GPU/Ascend) the loss is scaled before the backward
+    pass, the gradients unscaled before clipping, and a step whose gradients overflow is skipped.
+    """
+
+    def __init__(self, network_with_loss, optimizer, clip_norm, loss_scaler=None):
+        super().__init__(auto_prefix=False)
+        self.network = network_with_loss
+        self.network.set_grad()
+        self.optimizer = optimizer
+        self.weights = optimizer.parameters
+        self.scaled = loss_scaler is not None
+        self.loss_scaler = loss_scaler
+        forward = self._scaled_forward if self.scaled else self.network
+        self.grad_fn = ops.value_and_grad(forward, None, self.weights, has_aux=self.scaled)
+        self.clip = clip_norm > 0
+        self.clip_norm = float(clip_norm)
+        self.reduce = data_parallel()
+        if self.reduce:
+            from mindspore.communication import get_group_size
+
+            self.reducer = nn.DistributedGradReducer(self.weights, mean=True, degree=get_group_size())
+
+    def _scaled_forward(self, data, label):
+        loss = self.network(data, label)
+        return self.loss_scaler.scale(loss), loss
+
+    def construct(self, data, label):
+        if not self.scaled:
+            loss, grads = self.grad_fn(data, label)
+        else:
+            (_, loss), grads = self.grad_fn(data, label)
+            grads = self.loss_scaler.unscale(grads)
+        if self.reduce:
+            grads = self.reducer(grads)
+        if self.clip:
+            grads = ops.clip_by_global_norm(grads, self.clip_norm)
+        if not self.scaled:
+            self.optimizer(grads)
+        else:
+            finite = ms.amp.all_finite(grads)
+            self.loss_scaler.adjust(finite)
+            if finite:
+                self.optimizer(grads)
+        return loss
+
+
+def uses_loss_scaling(amp_level, device_target):
+    """fp16 really runs only on GPU/Ascend; on CPU MindSpore computes it in fp32 and refuses dynamic loss scaling."""
+    return amp_level != "O0" and device_target != "CPU"
+
+
+def build_train_step(network, optimizer, amp_level="O0", clip_norm=0.0, device_target="CPU"):
+    """Network + softmax cross-entropy (batch mean) + optimizer in one cell returning the loss.
+
+    Without clipping this is MindSpore's own AMP train network (ms.amp.build_train_network, dynamic loss scaling where
+    fp16 runs); with clipping (clip_norm > 0) it is TrainStep on the AMP-cast network. Gradients are averaged over
+    ranks when the data-parallel context is set.
+    """
+    loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    scaled = uses_loss_scaling(amp_level, device_target)
+    if clip_norm <= 0:
+        scale = ms.amp.DynamicLossScaleManager() if scaled else None
+        return ms.amp.build_train_network(network, optimizer, loss, level=amp_level, loss_scale_manager=scale)
+    if amp_level != "O0":
+        network = ms.amp.auto_mixed_precision(network, amp_level)
+    scaler = ms.amp.DynamicLossScaler(scale_value=2.0 ** 16, scale_factor=2, scale_window=1000) if scaled else None
+    return TrainStep(nn.WithLossCell(network, loss), optimizer, clip_norm, scaler)

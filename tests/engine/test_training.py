@@ -1,0 +1,113 @@
+"""train.py and its launchers on a tiny generated dataset: checkpoints, logs, resume, distributed ranks."""
+import json
+import os
+import re
+
+import mindspore as ms
+import numpy as np
+import pytest
+
+from src.tools import convert_rgb_to_flow, generate_n_frames, generate_rgb_jpgs, make_sample_dataset, ucf101_json
+from tests.helpers import REPO_ROOT, run_cli
+
+QUIET = ["--workers", "1", "--no-progress"]
+TINY = ["--device_target", "CPU", "--spatial_size", "32", "--train_sample_duration", "8", "--test_sample_duration",
+        "8", "--batch_size", "4", "--num_workers", "2", "--lr", "0.001", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_data")
+    assert make_sample_dataset.main([str(root / "raw"), "--num_classes", "3", "--groups", "3", "--clips", "2",
+                                     "--num_frames", "10", "--width", "48", "--height", "36", "--datasets",
+                                     "ucf101", *QUIET]) == 0
+    rgb, flow = root / "rgb", root / "flow"
+    assert generate_rgb_jpgs.main([str(root / "raw/ucf101/videos"), str(rgb), "ucf101", "--size", "36", *QUIET]) == 0
+    assert convert_rgb_to_flow.main(["--rgb_path", str(rgb), "--flow_path", str(flow), *QUIET]) == 0
+    for frames in (rgb, flow):
+        assert generate_n_frames.main([str(frames), *QUIET]) == 0
+    assert ucf101_json.main([str(root / "raw/ucf101/splits"), str(rgb), str(root / "annotation"), "--splits",
+                             "1"]) == 0
+    return root
+
+
+def train(data, save_dir, *extra, mode="rgb", check=True):
+    return run_cli(["train.py", "--dataset", "ucf101", "--mode", mode, "--video_path", str(data / mode),
+                    "--annotation_path", str(data / "annotation/ucf101_01.json"), "--save_dir", str(save_dir),
+                    *TINY, *extra], check=check)
+
+
+def trainable_weights(path):
+    params = ms.load_checkpoint(str(path))
+    return {name: p.asnumpy() for name, p in params.items()
+            if not name.startswith(("moment", "beta", "global_step", "learning_rate")) and "moving_" not in name}
+
+
+@pytest.mark.slow  # end-to-end: runs the entry points in subprocesses
+def test_training_writes_checkpoints_logs_and_config(data, tmp_path):
+    result = train(data, tmp_path, "--num_epochs", "2", "--no_eval", "--checkpoints_num_keep", "2")
+    run = tmp_path / "ucf101_rgb"
+    assert "epoch: 2 step: 3, loss is" in result.stdout and "Finished training." in result.stdout
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["i3d-2_3.ckpt"]  # rgb keeps half of 2
+    entries = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in entries] == [1, 2] and entries[0]["lr"] == 0.001
+    assert json.loads((run / "config.json").read_text())["mode"] == "rgb"
+    assert "loss is" in (run / "train_log.txt").read_text()
+
+
+@pytest.mark.slow  # end-to-end: runs the entry points in subprocesses
+def test_existing_run_needs_resume(data, tmp_path):
+    train(data, tmp_path, "--num_epochs", "1", "--no_eval")
+    result = train(data, tmp_path, "--num_epochs", "1", "--no_eval", check=False)
+    assert result.returncode != 0 and "already holds checkpoints (i3d-1_3.ckpt); pass --resume" in result.stderr
+
+
+@pytest.mark.slow  # three train.py runs (~20 s); tests/engine/test_fit.py checks the same in process
+def test_resume_continues_as_an_uninterrupted_run(data, tmp_path):
+    """Same data order, augmentation and LR schedule: 1 epoch + resume to 2 equals 2 epochs straight."""
+    common = ["--no_eval", "--dropout_keep_prob", "1.0", "--mode", "flow"]
+    train(data, tmp_path / "straight", "--num_epochs", "2", *common[:-2], mode="flow")
+    train(data, tmp_path / "resumed", "--num_epochs", "1", *common[:-2], mode="flow")
+    result = train(data, tmp_path / "resumed", "--num_epochs", "2", "--resume", *common[:-2], mode="flow")
+    assert "Resuming from" in result.stdout
+    straight = trainable_weights(tmp_path / "straight/ucf101_flow/checkpoints/i3d-2_3.ckpt")
+    resumed = trainable_weights(tmp_path / "resumed/ucf101_flow/checkpoints/i3d-2_3.ckpt")
+    assert straight.keys() == resumed.keys()
+    for name in straight:
+        np.testing.assert_allclose(resumed[name], straight[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    log = (tmp_path / "resumed/ucf101_flow/train_log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in log] == [1, 2]
+
+
+@pytest.mark.slow  # msrun: two MindSpore worker processes
+def test_distributed_training_on_two_cpu_workers(data, tmp_path):
+    """msrun with 2 ranks: disjoint shards, averaged gradients, identical weights at the end, logs per rank."""
+    env = dict(os.environ, DEVICE_TARGET="CPU", MASTER_PORT=str(8200 + os.getpid() % 500))
+    result = run_cli_bash(["scripts/run_distribute_train.sh", "2", "none", "ucf101", "rgb", "1", str(data / "rgb"),
+                           str(data / "annotation/ucf101_01.json"), "", "--no_eval", *TINY[2:]], tmp_path, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    logs = tmp_path / "output_distribute/ucf101_rgb_logs"
+    checksums = [re.search(r"rank \d weights checksum: (\S+)", (logs / f"worker_{r}.log").read_text()).group(1)
+                 for r in (0, 1)]
+    assert checksums[0] == checksums[1]
+    assert (tmp_path / "output_distribute/ucf101_rgb/checkpoints/i3d-1_1.ckpt").is_file()  # 12 videos / 2 ranks / 4
+
+
+def test_distributed_failure_exits_non_zero(data, tmp_path):
+    env = dict(os.environ, DEVICE_TARGET="CPU", MASTER_PORT=str(8700 + os.getpid() % 500))
+    result = run_cli_bash(["scripts/run_distribute_train.sh", "2", "none", "ucf101", "rgb", "1",
+                           str(tmp_path / "missing"), str(data / "annotation/ucf101_01.json"), ""], tmp_path, env)
+    assert result.returncode != 0
+
+
+def test_launcher_usage(tmp_path):
+    for script in ("run_standalone_train.sh", "run_distribute_train.sh"):
+        result = run_cli_bash([f"scripts/{script}", "1"], tmp_path, dict(os.environ))
+        assert result.returncode == 1 and "Usage:" in result.stderr
+
+
+def run_cli_bash(args, cwd, env):
+    import subprocess
+
+    args = [str(REPO_ROOT / args[0]), *args[1:]]
+    return subprocess.run(["bash", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
