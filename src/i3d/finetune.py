@@ -16,11 +16,16 @@ def build_training_network(mode, num_classes, finetune_num_classes, checkpoint_p
     if checkpoint_path:
         net = InceptionI3D(num_classes=num_classes, mode=mode, dropout_keep_prob=dropout_keep_prob,
                            bn_momentum=bn_momentum)
-        load_i3d_checkpoint(net, checkpoint_path)
+        naming = load_i3d_checkpoint(net, checkpoint_path)
         net.replace_logits(finetune_num_classes)
-        return net, select_finetune_parameters(net, finetune_prefixes)
+        params = select_finetune_parameters(net, finetune_prefixes)
+        print(f"=> loaded {checkpoint_path} ({naming} naming, {mode}, {num_classes} classes); its head is replaced "
+              f"by a new {finetune_num_classes}-class one; training {len(params)} parameters of "
+              f"{finetune_prefixes or 'every layer'}", flush=True)
+        return net, params
     net = InceptionI3D(num_classes=finetune_num_classes, mode=mode, dropout_keep_prob=dropout_keep_prob,
                        bn_momentum=bn_momentum)
+    print("=> Train from scratch", flush=True)
     return net, select_finetune_parameters(net, "")
 
 

@@ -1,5 +1,6 @@
 """I3D Mixed_5c features (1024-d, averaged over space and time) of every clip of a list of videos, one .npy each.
 
+    python -m src.tools.extract_features --mode rgb --out_dir FEATURES --list LIST    # Kinetics-400 weights
     python -m src.tools.extract_features --mode rgb --checkpoint_path RGB.ckpt --out_dir FEATURES \
         --video_path FRAMES --annotation_path ucf101_01.json [--subset validation]    # as eval.py's options
     python -m src.tools.extract_features --mode flow --checkpoint_path FLOW.ckpt --out_dir FEATURES --list LIST
@@ -11,6 +12,8 @@ annotation, OUT/<name>.npy from a list, float32 of shape (windows, 1024), or (10
 transformed as in evaluation (--spatial_size). Finished videos are skipped on a rerun (each file is written under a
 temporary name, then renamed); a progress bar shows on a terminal; a summary ends the run, exit status 1 if any video
 failed. Runs in this process (one network), videos one after the other, clip loading in --num_workers threads.
+rgb without --checkpoint_path uses DeepMind's Kinetics-400 weights (src/i3d/pretrained.py), converted once into a
+cache folder.
 """
 import functools
 import sys
@@ -29,6 +32,7 @@ from src.data.frames import FrameFolderError, count_i3d_frames  # noqa: E402
 from src.data.i3d_dataset import MODES, I3DClipDataset, i3d_transforms  # noqa: E402
 from src.data.pipeline import FrameClipSource  # noqa: E402
 from src.data.video_io import VIDEO_EXTENSIONS  # noqa: E402
+from src.i3d.pretrained import KINETICS400, converted_kinetics400_checkpoint  # noqa: E402
 from src.tools.jobs import Job, run_jobs  # noqa: E402
 from src.video_inference import (CLIP_CHOICES, WindowSource, clip_windows, decode_video, flow_images,  # noqa: E402
                                  memory_clip_loader)
@@ -49,7 +53,8 @@ class FrameFolderClips(FrameClipSource):
 def parse_args(argv=None):
     parser = Parser(prog="python -m src.tools.extract_features", description=__doc__)
     parser.add_argument("--mode", choices=("rgb", "flow"), required=True, help="stream of the frames and checkpoint")
-    parser.add_argument("--checkpoint_path", required=True, help="I3D checkpoint of that stream (any class count)")
+    parser.add_argument("--checkpoint_path", help="I3D checkpoint of that stream (any class count); default for rgb: "
+                                                  f"{KINETICS400}, DeepMind's Kinetics-400 weights")
     parser.add_argument("--out_dir", required=True, help="where the .npy files go")
     source = parser.add_argument_group("videos: an annotation JSON and its frame root, or a list")
     source.add_argument("--video_path", help="frame root <video_path>/<class>/<video>/ (with --annotation_path)")
@@ -84,7 +89,13 @@ def parse_args(argv=None):
         parser.error("give either --video_path with --annotation_path, or --list")
     if not args.list and not (args.video_path and args.annotation_path):
         parser.error("--video_path and --annotation_path go together")
+    if not args.checkpoint_path:
+        if args.mode != "rgb":
+            parser.error("--checkpoint_path is required for --mode flow (no Kinetics-400 flow weights are installed)")
+        args.checkpoint_path = KINETICS400
     for flag in ("checkpoint_path", "annotation_path", "list"):
+        if getattr(args, flag) == KINETICS400:
+            continue
         if getattr(args, flag) and not Path(getattr(args, flag)).is_file():
             parser.error(f"--{flag}: file not found: {getattr(args, flag)}")
     if args.video_path and not Path(args.video_path).is_dir():
@@ -157,8 +168,11 @@ def feature_predictor(args):
     from src.engine.predictor import mindspore_predictor
     from src.i3d import InceptionI3D, load_i3d_checkpoint
 
+    path = args.checkpoint_path
+    if path == KINETICS400:
+        path = converted_kinetics400_checkpoint()
     net = InceptionI3D(mode=args.mode, final_endpoint=FEATURE_ENDPOINT)
-    load_i3d_checkpoint(net, args.checkpoint_path)
+    load_i3d_checkpoint(net, path)
     return mindspore_predictor(net, reduce=lambda features: features.mean(axis=(2, 3, 4)))
 
 

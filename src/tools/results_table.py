@@ -1,12 +1,14 @@
 """Print (and save) one table of the scores that eval.py / eval_onnx.py saved with --scores_path.
 
     python -m src.tools.results_table MindSpore=out/ms_scores.npz ONNX=out/onnx_scores.npz \
-        [--same_predictions MindSpore,ONNX] [--out results.md]
+        [--same_predictions MindSpore,ONNX] [--run "I3D rgb=out/i3d/ucf101_rgb" ...] [--out results.md]
 
 Each argument is LABEL=PATH, PATH being the --scores_path given to the evaluation: in joint mode the files
 <stem>_rgb/_flow/_joint<suffix> beside it are read, otherwise the file itself. --same_predictions compares the
 per-video predicted classes of two labels stream by stream and exits 1 if any video differs (with the scores'
-largest difference), so the check is a command, not a look at the table.
+largest difference), so the check is a command, not a look at the table. Each --run LABEL=RUN_DIR adds a row to a
+second table, of training runs: epochs, training minutes (the epochs' time, evaluation excluded) and the best
+validation top-1, from the run's train_log.jsonl.
 """
 import sys
 from pathlib import Path
@@ -44,6 +46,23 @@ def accuracy_table(results):
     return rows
 
 
+def runs_table(runs):
+    """Markdown rows: one per training run (LABEL -> run folder holding train_log.jsonl)."""
+    from src.plots import read_train_log
+
+    rows = ["| training run | epochs | minutes | best val top-1 |", "|---|---|---|---|"]
+    for label, run_dir in runs.items():
+        try:
+            records = read_train_log(Path(run_dir) / "train_log.jsonl")
+        except ValueError as error:
+            raise EvaluationError(f"{label}: {error}") from None
+        minutes = sum(record.get("epoch_time_s", 0.0) for record in records) / 60
+        best = [record["val_top1"] for record in records if "val_top1" in record]
+        rows.append(f"| {label} | {records[-1]['epoch']} | {minutes:.1f} | "
+                    f"{f'{max(best):.4f}' if best else 'n/a'} |")
+    return rows
+
+
 def compare_predictions(first, second):
     """(lines, all_equal) comparing the predicted class of every video of the streams both labels have."""
     lines, all_equal = [], True
@@ -65,12 +84,15 @@ def parse_args(argv=None):
     parser = Parser(description=__doc__)
     parser.add_argument("scores", nargs="+", metavar="LABEL=PATH")
     parser.add_argument("--same_predictions", metavar="LABEL,LABEL", help="two labels whose predictions must agree")
+    parser.add_argument("--run", action="append", default=[], metavar="LABEL=RUN_DIR",
+                        help="a training run folder (train.py's <save_dir>/<dataset>_<mode>) for the runs table")
     parser.add_argument("--out", help="also write the table (markdown) here")
     args = parser.parse_args(argv)
-    pairs = [item.split("=", 1) for item in args.scores]
-    if any(len(pair) != 2 or not all(pair) for pair in pairs):
-        parser.error("each scores argument must be LABEL=PATH")
-    args.scores = dict(pairs)
+    for name, items in (("scores", args.scores), ("--run", args.run)):
+        pairs = [item.split("=", 1) for item in items]
+        if any(len(pair) != 2 or not all(pair) for pair in pairs):
+            parser.error(f"each {name} argument must be LABEL=PATH")
+        setattr(args, "runs" if name == "--run" else "scores", dict(pairs))
     if args.same_predictions:
         args.same_predictions = args.same_predictions.split(",")
         unknown = [label for label in args.same_predictions if label not in args.scores]
@@ -89,6 +111,8 @@ def main(argv=None):
             first, second = args.same_predictions
             comparison, equal = compare_predictions(results[first], results[second])
             lines += ["", f"{first} vs {second}:"] + [f"- {line}" for line in comparison]
+        if args.runs:
+            lines += [""] + runs_table(args.runs)
     except EvaluationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

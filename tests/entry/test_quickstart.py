@@ -1,7 +1,7 @@
 """The README's main command, scripts/quickstart.sh, run whole at a tiny size: sample videos -> frames, flow,
-annotations -> I3D rgb and flow training -> joint evaluation -> MINDIR and ONNX export -> ONNX evaluation ->
-ECO-lite training, evaluation and export -> results table with the ONNX-equals-MindSpore check; then run again,
-which must skip the finished work."""
+annotations -> I3D rgb and flow training, rgb fine-tuning from the Kinetics-400 weights -> joint evaluation -> MINDIR
+and ONNX export -> ONNX evaluation -> ECO-lite training, evaluation and export -> results table with the
+ONNX-equals-MindSpore check and the training runs; then run again, which must skip the finished work."""
 import os
 import re
 import subprocess
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # the whole quick start, twice: minutes
 
 TINY = {"SAMPLE_DATASET_ARGS": "--num_classes 3 --groups 3 --clips 2 --num_frames 10 --width 48 --height 32",
         "SAMPLE_FRAME_SIZE": "32", "QUICKSTART_EPOCHS": "1", "QUICKSTART_ECO_EPOCHS": "1", "QUICKSTART_BATCH": "4",
-        "DEVICE_TARGET": "CPU"}
+        "QUICKSTART_K400_EPOCHS": "1", "QUICKSTART_K400_CROP": "32", "DEVICE_TARGET": "CPU"}
 
 
 def run_quickstart(work):
@@ -42,6 +42,9 @@ def test_quickstart_runs_the_whole_chain(quickstart):
         for suffix in ("mindir", "onnx"):
             assert (work / f"export/i3d_{mode}.{suffix}").stat().st_size > 1_000_000
     assert list((work / "eco_lite/ecolite_ucf101/checkpoints").glob("eco-1_*.ckpt"))
+    assert list((work / "i3d_kinetics400/ucf101_rgb/checkpoints").glob("i3d-1_*.ckpt"))
+    assert "=> loaded " in stdout and "rgb_kinetics400.ckpt (i3d naming, rgb, 400 classes); its head is replaced by " \
+                                     "a new 3-class one" in stdout
     for suffix in ("mindir", "onnx"):
         assert (work / f"export/ecolite.{suffix}").stat().st_size > 1_000_000
     assert re.search(r"^\{'Loss': [0-9.]+, 'Top1-Acc': [0-9.]+, 'Top5-Acc': [0-9.]+\}$", stdout, re.MULTILINE)
@@ -55,6 +58,10 @@ def test_quickstart_runs_the_whole_chain(quickstart):
     rows = re.findall(r"^\| (MindSpore|ONNX) \| (rgb|flow|joint) \| 6 \| ", table, re.MULTILINE)
     assert len(rows) == 6
     assert re.search(r"^\| ECO-lite \| rgb \| 6 \| ", table, re.MULTILINE)
+    assert re.search(r"^\| MindSpore, from Kinetics-400 \| rgb \| 6 \| ", table, re.MULTILINE)
+    runs = re.findall(r"^\| (I3D rgb, from scratch|I3D rgb, from Kinetics-400|I3D flow, from scratch|"
+                      r"ECO-lite, from scratch) \| 1 \| [0-9.]+ \| [0-9.]+ \|$", table, re.MULTILINE)
+    assert len(runs) == 4
     assert len(re.findall(r"^- (rgb|flow|joint): 6/6 videos predicted the same class", table, re.MULTILINE)) == 3
 
 
@@ -69,8 +76,8 @@ def test_quickstart_scores_agree_between_backends(quickstart):
 
 def test_quickstart_rerun_skips_finished_work(quickstart):
     work, _ = quickstart
-    checkpoints = sorted((work / "i3d").rglob("*.ckpt"))
+    checkpoints = sorted((work / "i3d").rglob("*.ckpt")) + sorted((work / "i3d_kinetics400").rglob("*.ckpt"))
     stamps = [path.stat().st_mtime_ns for path in checkpoints]
     stdout = run_quickstart(work)
-    assert stdout.count("Nothing to do: already trained 1 of 1 epochs") == 3
+    assert stdout.count("Nothing to do: already trained 1 of 1 epochs") == 4
     assert [path.stat().st_mtime_ns for path in checkpoints] == stamps

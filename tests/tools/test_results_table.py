@@ -44,3 +44,19 @@ def test_videos_are_matched_by_key_not_position(tmp_path):
 def test_missing_scores_are_a_clear_error(tmp_path, capsys):
     assert results_table.main([f"MS={tmp_path / 'nothing.npz'}"]) == 1
     assert "nothing.npz" in capsys.readouterr().err
+
+
+def test_runs_table_sums_the_epoch_times_of_each_run(tmp_path, capsys):
+    import json
+
+    write(tmp_path / "a.npz", np.eye(3))
+    run = tmp_path / "run"
+    run.mkdir()
+    records = [{"epoch": 1, "epoch_time_s": 30.0, "val_top1": 0.5},
+               {"epoch": 2, "epoch_time_s": 60.0, "val_top1": 0.75},
+               {"epoch": 2, "epoch_time_s": 54.0, "val_top1": 0.25}]  # a resumed run logs epoch 2 again: later wins
+    (run / "train_log.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    assert results_table.main([f"MS={tmp_path / 'a.npz'}", "--run", f"I3D rgb, from scratch={run}"]) == 0
+    assert "| I3D rgb, from scratch | 2 | 1.4 | 0.5000 |" in capsys.readouterr().out
+    assert results_table.main([f"MS={tmp_path / 'a.npz'}", "--run", f"missing={tmp_path / 'none'}"]) == 1
+    assert "missing: " in capsys.readouterr().err
