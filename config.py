@@ -22,6 +22,7 @@ checkpoints_num_keep 16, sink_mode True). Deliberate departures, all decided aft
   removed from the parsed options, so no code path can depend on them;
 - flag abbreviations are off (explicit aliases instead), so a new flag can never make an old command ambiguous.
 """
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -38,6 +39,14 @@ FILE_FORMATS = ("MINDIR", "AIR", "ONNX")
 FUSIONS = ("sum", "weighted", "softmax_avg")
 ONNX_DEVICE_TARGETS = ("GPU", "CPU")
 CLOUD_FLAGS = ("openI", "data_url", "train_url", "ckpt_url", "result_url")
+# Flags of the original's train.py that parse but change nothing here, and why (printed when given, and in --help).
+UNUSED_TRAIN_FLAGS = {
+    "--start_epoch": "a run starts at epoch 0, or with --resume after the newest checkpoint of its run folder (the "
+                     "original parsed this flag and ignored it too)",
+    "--sink_mode": "the training loop feeds batches from its own threaded loader, so there is no dataset sink; "
+                   "results do not depend on it",
+    "--device_num": "the number of training processes is the launcher's (RANK_SIZE, msrun --worker_num)",
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ class I3DDefaults:
     distributed_save_dir: str = "./output_distribute/"
     checkpoint_frequency: int = 1
     checkpoints_num_keep: int = 16
+    log_interval: int = 0
     no_eval: bool = False
     sink_mode: bool = True
     distributed: bool = False
@@ -90,7 +100,8 @@ class I3DDefaults:
 
 
 DEFAULTS = I3DDefaults()
-EVAL_ONNX_DEFAULTS = replace(DEFAULTS, num_workers=8)
+# eval_onnx.py: clip length and crop size default to the ONNX models' fixed input shape (None: read from it).
+EVAL_ONNX_DEFAULTS = replace(DEFAULTS, num_workers=8, test_sample_duration=None, spatial_size=None)
 
 
 # ---------------------------------------------------------------------------------------------- shared groups
@@ -221,8 +232,7 @@ def train_parser(prog="train.py", description="Fine-tune I3D on HMDB51 or UCF101
     add_bool_flag(optim, "--has_back", d.has_back,
                   "flow schedule: start as if its warm restart had already happened")
     optim.add_argument("--start_epoch", type=non_negative_int, default=d.start_epoch,
-                       help="0-based epoch to start from (the original parsed but ignored it; --resume takes it from "
-                            "the newest checkpoint)")
+                       help=f"not used: {UNUSED_TRAIN_FLAGS['--start_epoch']}")
     optim.add_argument("--num_epochs", type=positive_int, default=d.num_epochs, help="epochs to train")
 
     run = parser.add_argument_group("checkpoints and run control")
@@ -234,12 +244,17 @@ def train_parser(prog="train.py", description="Fine-tune I3D on HMDB51 or UCF101
     run.add_argument("--checkpoints_num_keep", type=positive_int, default=d.checkpoints_num_keep,
                      help="checkpoints kept for flow; rgb keeps half (src/i3d/recipe.py, checkpoints_to_keep)")
     add_bool_flag(run, "--resume", d.resume, "continue from the newest checkpoint in --save_dir")
+    run.add_argument("--log_interval", type=non_negative_int, default=d.log_interval,
+                     help="also log the loss every n steps ('epoch: E step: S, loss is L'); 0: once per epoch, as the "
+                          "original's sink mode")
     add_bool_flag(run, "--no_eval", d.no_eval, "skip evaluation on the validation subset")
-    add_bool_flag(run, "--sink_mode", d.sink_mode, "dataset sink mode")
+    add_bool_flag(run, "--sink_mode", d.sink_mode, f"not used: {UNUSED_TRAIN_FLAGS['--sink_mode']}")
     add_bool_flag(run, "--distributed", d.distributed, "data-parallel training over RANK_SIZE processes")
     add_choice_flag(run, "--amp_level", choices=AMP_LEVELS,
                     help="mixed precision; default: O3 on Ascend, O0 elsewhere")
-    run.add_argument("--device_num", type=positive_int, help="devices when distributed; default: env RANK_SIZE, else 1")
+    run.add_argument("--device_num", type=positive_int,
+                     help=f"preprocess.py: processes sharing the work (default: env RANK_SIZE, else 1); train.py: not "
+                          f"used: {UNUSED_TRAIN_FLAGS['--device_num']}")
     _add_device(parser)
     _add_run(parser, d)
     _add_cloud(parser, "train_url")
@@ -311,6 +326,12 @@ def eval_onnx_parser():
     _add_evaluation(parser, d, "ONNX model")
     _add_device(parser, targets=ONNX_DEVICE_TARGETS, context=False)
     _add_run(parser, d)
+    helps = {"test_sample_duration": "frames per clip; default: the models' fixed input shape (export.py's "
+                                     "--sample_duration)",
+             "spatial_size": "crop height and width; default: the models' fixed input shape"}
+    for action in parser._actions:
+        if action.dest in helps:
+            action.help = helps[action.dest]
     return parser
 
 
@@ -490,8 +511,14 @@ def _finish_postprocess(parser, args):
 
 
 def parse_train_args(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = train_parser()
-    return _finish_train(parser, parser.parse_args(argv))
+    args = _finish_train(parser, parser.parse_args(argv))
+    given = {token.partition("=")[0] for token in argv if token.startswith("--")}
+    for flag, reason in UNUSED_TRAIN_FLAGS.items():
+        if flag in given:
+            note(f"{flag} is not used: {reason}")
+    return args
 
 
 def parse_preprocess_args(argv=None):

@@ -5,14 +5,16 @@
 #   GPU/CPU: MindSpore's msrun launcher; [rank_table_file] is not used there (pass "none").
 #   DEVICE_TARGET=CPU|GPU|Ascend overrides the detected device; MASTER_PORT (default 8118) is msrun's port.
 #   checkpoint_path may be "" to train from scratch.
-#   Logs: ./output_distribute/<dataset>_<mode>_logs/worker_<rank>.log; outputs (rank 0): ./output_distribute/<dataset>_<mode>/.
+#   Logs: ./output_distribute/<dataset>_<mode>_logs/worker_<rank>.log; outputs (rank 0):
+#   ./output_distribute/<dataset>_<mode>_device0/, as the original's README names them.
 #   The script waits for every rank and exits non-zero if any rank failed.
+#   ECO-lite's original command line, [RANK_TABLE_FILE] [DEVICE_NUM] (two arguments), runs
+#   scripts/eco_lite/run_distribute_train.sh.
 set -euo pipefail
-if [ $# -lt 8 ]; then
-  echo "Usage: bash scripts/run_distribute_train.sh [rank_size] [rank_table_file] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path] [extra flags...]" >&2
-  exit 1
-fi
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+launch_for_model 8 "$root/scripts/eco_lite/run_distribute_train.sh" \
+  "bash scripts/run_distribute_train.sh [rank_size] [rank_table_file] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path] [extra flags...]" \
+  "bash scripts/run_distribute_train.sh [RANK_TABLE_FILE] [DEVICE_NUM] [extra flags...]" "$@"
 rank_size=$1 rank_table=$2 dataset=$3 mode=$4 num_epochs=$5 video_path=$6 annotation_path=$7 checkpoint_path=$8
 shift 8
 if ! [[ "$rank_size" =~ ^[1-9][0-9]*$ ]]; then echo "error: rank_size must be a positive integer, got '$rank_size'" >&2; exit 1; fi

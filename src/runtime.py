@@ -12,7 +12,12 @@ import random
 import sys
 import warnings
 
-from src.cli import CONTEXT_MODES, DEVICE_TARGETS
+from src.cli import CONTEXT_MODES, DEVICE_TARGETS, detect_device_target, fail
+
+# Variables that MindSpore's launchers set for every process they start: msrun (GPU, CPU) and the HCCL rank table
+# (Ascend); without one of them, joining a process group can only fail.
+LAUNCHER_VARIABLES = ("MS_ROLE", "MS_SCHED_HOST", "RANK_TABLE_FILE", "MINDSPORE_HCCL_CONFIG_PATH")
+DEVICE_FILES = {"GPU": "NVIDIA GPU (/dev/nvidia*)", "Ascend": "Ascend device (/dev/davinci*)"}
 
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 
@@ -71,6 +76,13 @@ def init_context(device_target="CPU", context="gr", device_id=None, seed=None, d
         raise ValueError(f"device_target must be one of {DEVICE_TARGETS}, got {device_target!r}")
     if context not in CONTEXT_MODES:
         raise ValueError(f"context must be 'gr' (graph) or 'py' (pynative), got {context!r}")
+    if device_target != "CPU" and detect_device_target((device_target,)) != device_target:
+        fail(f"--device_target {device_target}: this machine has no {DEVICE_FILES[device_target]}; run on CPU "
+             f"(--device_target CPU, or leave it out to use what the machine has)")
+    if distributed and not any(name in os.environ for name in LAUNCHER_VARIABLES):
+        fail("distributed training needs its processes started by a launcher: bash scripts/run_distribute_train.sh "
+             "(I3D) or bash scripts/eco_lite/run_distribute_train.sh (ECO-lite), which run msrun on GPU/CPU and one "
+             "process per device with the HCCL rank table on Ascend")
     if device_id is None:
         device_id = int(os.environ.get("DEVICE_ID", 0))
     if device_target == "CPU":

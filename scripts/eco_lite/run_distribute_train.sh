@@ -21,7 +21,7 @@ shift 2
 if ! [[ "$device_num" =~ ^[1-9][0-9]*$ ]]; then echo "error: DEVICE_NUM must be a positive integer, got '$device_num'" >&2; exit 1; fi
 target="${DEVICE_TARGET:-$(detect_target)}"
 args=("${seed_flags[@]}" --lr 0.008 --run_distribute=True --resume ms_model_kinetics_checkpoint0720.ckpt
-      --device_target "$target")
+      --log_interval 50 --device_target "$target")
 log_dir="./ecolite_logs/distribute"
 echo "ECO-lite distributed training on $target, $device_num rank(s); logs: $log_dir/worker_<rank>.log"
 export HCCL_CONNECT_TIMEOUT="${HCCL_CONNECT_TIMEOUT:-360}"  # the original's value

@@ -4,6 +4,7 @@
 List lines are `<frame_dir> <n_frames> <label>` (src.data.annotations.read_list_file); frames are
 `<frame_dir>/img_000001.jpg ...`.
 """
+import sys
 from pathlib import Path
 
 from src.data.annotations import read_list_file
@@ -15,6 +16,7 @@ from src.data.transforms import CenterCrop, Compose, MultiScaleCrop, RandomHoriz
 INPUT_SIZE = 224
 SCALE_SIZE = 256
 BGR_MEAN = (104, 117, 128)
+FRAME_NUMBER_WIDTHS = (6, 5, 4)  # the zero-paddings of frame numbers in use: extract_frames, TSN-style, kinetics
 
 
 def eval_scale_size(input_size):
@@ -44,15 +46,33 @@ def _listed_video(frame_dir, n_frames, label):
     return (None, problem) if problem else (Video(path.name, path, n_frames, label), None)
 
 
+def frame_template_in_use(template, folder):
+    """`template` ('img_{:05d}.jpg'), or the same name with the zero-padding width that names frame 1 in `folder`
+    when only that one does: extract_frames writes 6 digits for every dataset, while the original's hmdb51 and
+    something settings read 5 (and kinetics 4), so their own frames would otherwise be unreadable."""
+    if (folder / template.format(1)).is_file():
+        return template
+    prefix, _, rest = template.partition("{")
+    suffix = rest.partition("}")[2]
+    for width in FRAME_NUMBER_WIDTHS:
+        candidate = f"{prefix}{{:0{width}d}}{suffix}"
+        if (folder / candidate.format(1)).is_file():
+            print(f"note: {folder} names its frames {candidate.format(1)}, not {template.format(1)}; reading "
+                  f"{candidate}", file=sys.stderr, flush=True)
+            return candidate
+    return template
+
+
 class ECOSegmentDataset(FrameClipSource):
     """Items (clip float32 (3 * num_segments, input_size, input_size), label int32, index int32), in list order.
 
     The clip stacks the frames on the channel axis as [B1, G1, R1, B2, G2, R2, ...] (the original's
     Stack(roll=True) then HWC -> CHW). Relative frame_dir paths are resolved against the current working
-    directory when the dataset is built (the original used the script's folder, docs/differences.md#eco-data-pipeline).
-    The frame count is
-    the list line's. A missing folder raises (or is left out with one warning under skip_missing); a
-    missing frame raises when its clip is loaded. Augmentation is reproducible per (seed, epoch, index).
+    directory when the dataset is built (the original used the script's folder,
+    docs/differences.md#eco-data-pipeline). The frame count is the list line's. A missing folder raises (or is left
+    out with one warning under skip_missing); a missing frame raises when its clip is loaded. Augmentation is
+    reproducible per (seed, epoch, index). Frame names follow `image_template`, or the same name with the other
+    zero-padding the first folder uses (see frame_template_in_use).
     """
 
     def __init__(self, list_file, num_segments=4, train=True, seed=0, image_template=ECO_RGB_TEMPLATE,
@@ -64,6 +84,8 @@ class ECOSegmentDataset(FrameClipSource):
         self.frame_transform, self.value_transform = eco_transforms(train, input_size)
         self.videos = check_videos([_listed_video(*line) for line in read_list_file(list_file)],
                                    skip_missing, f"ECO list {list_file}")
+        if self.videos:
+            self.templates = (frame_template_in_use(image_template, self.videos[0].path),)
         self.labels = [video.label for video in self.videos]
         self.video_keys = [video.key for video in self.videos]
 

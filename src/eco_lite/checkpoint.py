@@ -45,7 +45,7 @@ def load_eco_parameters(net, entries, source, strict=True, allow_new_head=True):
         checkpoint_classes = checkpoint_head_shapes[0][0]
         if not allow_new_head:
             raise CheckpointError(f"checkpoint {source} has a {checkpoint_classes}-class head (new_fc) but the "
-                                  f"network has {net.num_classes} classes")
+                                  f"network has {net.num_classes} classes: pass --num_classes {checkpoint_classes}")
         print(f"checkpoint {source}: its new_fc has {checkpoint_classes} classes and the network {net.num_classes}; "
               f"loading everything else and keeping the network's fresh new_fc (fine-tuning)")
         head_loaded = False

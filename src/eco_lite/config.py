@@ -113,6 +113,8 @@ OPTIONS = {
                      ()),
     "clip_gradient": (non_negative_float, "clip gradients to this global norm; 0: no clipping", ()),
     "eval_freq": (positive_int, "evaluate every n epochs, and after the last", ()),
+    "log_interval": (non_negative_int, "log the loss every n steps ('epoch: E step: S, loss is L'); 0: once per "
+                                       "epoch", ()),
     "run_distribute": (parse_bool, "data-parallel training over RANK_SIZE processes", ()),
     "resume": (_text, "checkpoint to start from (training; '' = from scratch) or to evaluate", ()),
     "continue_training": (parse_bool, "continue the run in <save_dir>/ecolite_<dataset>/ from its newest checkpoint",

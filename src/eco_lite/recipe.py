@@ -97,7 +97,8 @@ class ECOLiteRecipe:
         a = self.args
         return LoopSettings(run_dir=self.run_dir(), prefix="eco", num_epochs=a.epochs, checkpoint_frequency=1,
                             keep_checkpoints=a.checkpoints_num_keep, resume=a.continue_training, rank=rank,
-                            best_path=self.best_checkpoint_path(), eval_frequency=a.eval_freq, progress=a.progress)
+                            best_path=self.best_checkpoint_path(), eval_frequency=a.eval_freq, progress=a.progress,
+                            log_interval=a.log_interval)
 
     @staticmethod
     def metrics(result):
@@ -133,8 +134,11 @@ class ECOLiteRecipe:
         return [str(label) for label in range(self.args.num_classes)]  # list files carry label numbers only
 
     def result_lines(self, stream, result):
+        """The original's dict; a line for its README's `grep "Acc:" log.txt` (the dict itself has no "Acc:");
+        the mean class accuracy."""
         metrics = self.metrics(result)
-        return [seed_line(metrics), f"Mean class accuracy: {metrics['mean_class']:.4f}"]
+        return [seed_line(metrics), f"Acc: top-1 {metrics['top1']:.4f}, top-5 {metrics['top5']:.4f} over "
+                                    f"{len(result.keys)} videos", f"Mean class accuracy: {metrics['mean_class']:.4f}"]
 
     # --------------------------------------------------------------------------------------------------- export
     def export_network(self):
@@ -149,7 +153,7 @@ class ECOLiteRecipe:
         a = self.args
         return [a.batch_size, 3 * a.num_segments, a.input_size, a.input_size]
 
-    def exported_lines(self, target, shape):
+    def exported_line(self, target, shape):
         a = self.args
-        return [f"exported {a.file_format} to {target} (input {shape} N, 3*T, H, W; output [{a.batch_size}, "
-                f"{a.num_classes}] logits)"]
+        return (f"exported {a.file_format} to {target} (input {shape} N, 3*T, H, W; output [{a.batch_size}, "
+                f"{a.num_classes}] logits)")

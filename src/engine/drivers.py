@@ -200,6 +200,6 @@ def run_export(recipe):
     target = export_path(args.file_name, args.file_format)
     print("Start export", flush=True)
     export_network(net, ms.Tensor(np.ones(shape, np.float32)), target, args.file_format)
-    for line in recipe.exported_lines(target, shape):
-        print(line, flush=True)
+    print("Finish export", flush=True)
+    print(recipe.exported_line(target, shape), flush=True)
     return 0

@@ -80,6 +80,7 @@ class LoopSettings:
     progress: bool = True
     best_path: Path = None          # default: <run_dir>/checkpoints/<prefix>-best.ckpt
     eval_frequency: int = 1         # evaluate after every n-th epoch, and after the last
+    log_interval: int = 0           # also log the loss every n steps (the original's LossMonitor); 0: per epoch only
 
 
 class CheckpointManager:
@@ -199,6 +200,9 @@ def fit(train_cell, network, make_batches, steps_per_epoch, schedule, settings, 
                 losses.append(loss)
                 bar.set_postfix(loss=f"{loss:.4f}")
                 bar.update(1)
+                step = len(losses)
+                if settings.log_interval and step % settings.log_interval == 0 and step < steps_per_epoch:
+                    log.line(f"epoch: {epoch + 1} step: {step}, loss is {loss:.6f}")
         seconds = time.time() - started
         done = epoch + 1
         log.line(f"epoch: {done} step: {len(losses)}, loss is {losses[-1]:.6f}")

@@ -81,7 +81,11 @@ class I3DRecipe:
         return self.args.amp_level
 
     def run_dir(self):
-        return Path(f"{self.args.save_dir.rstrip('/')}/{self.args.dataset}_{self.args.mode}")
+        """<save_dir>/<dataset>_<mode>; a distributed run uses the original's folder of device 0,
+        <dataset>_<mode>_device0, which its README's evaluation examples name (rank 0 alone writes there, and every
+        rank resumes from it)."""
+        suffix = "_device0" if self.args.distributed else ""
+        return Path(f"{self.args.save_dir.rstrip('/')}/{self.args.dataset}_{self.args.mode}{suffix}")
 
     def train_source(self):
         a = self.args
@@ -123,7 +127,7 @@ class I3DRecipe:
         return LoopSettings(run_dir=self.run_dir(), prefix="i3d", num_epochs=a.num_epochs,
                             checkpoint_frequency=a.checkpoint_frequency,
                             keep_checkpoints=checkpoints_to_keep(a.mode, a.checkpoints_num_keep), resume=a.resume,
-                            rank=rank, progress=a.progress)
+                            rank=rank, progress=a.progress, log_interval=a.log_interval)
 
     @staticmethod
     def metrics(result):
@@ -183,18 +187,25 @@ class I3DRecipe:
 
     # --------------------------------------------------------------------------------------------------- export
     def export_network(self):
-        from src.i3d import InceptionI3D, load_i3d_checkpoint
+        """The checkpoint's network; a head of another class count is an error that says which --num_classes."""
+        from src.engine.checkpoint_io import CheckpointError
+        from src.i3d import InceptionI3D
+        from src.i3d.checkpoint import load_mapped_checkpoint, map_checkpoint, read_checkpoint
 
         a = self.args
+        mapped = map_checkpoint(read_checkpoint(a.checkpoint_path), str(a.checkpoint_path))
+        if mapped.num_classes != a.num_classes:
+            raise CheckpointError(f"checkpoint {a.checkpoint_path} has a {mapped.num_classes}-class head, not "
+                                  f"--num_classes={a.num_classes}: pass --num_classes={mapped.num_classes}")
         net = InceptionI3D(a.num_classes, a.mode, dropout_keep_prob=a.dropout_keep_prob)
-        load_i3d_checkpoint(net, a.checkpoint_path)
+        load_mapped_checkpoint(net, mapped)
         return net
 
     def export_input_shape(self):
         a = self.args
         return [a.batch_size, STREAM_CHANNELS[a.mode], a.sample_duration, a.spatial_size, a.spatial_size]
 
-    def exported_lines(self, target, shape):
+    def exported_line(self, target, shape):
         a = self.args
-        return ["Finish export", f"exported {a.file_format} to {target} (input {shape} N, C, T, H, W; output "
-                                 f"[{a.batch_size}, {a.num_classes}] logits)"]
+        return (f"exported {a.file_format} to {target} (input {shape} N, C, T, H, W; output [{a.batch_size}, "
+                f"{a.num_classes}] logits)")

@@ -123,3 +123,13 @@ def test_skip_missing_warns_once_and_leaves_the_videos_out(tmp_path, recwarn):
     assert len(source) == 3
     warned = [str(warning.message) for warning in recwarn if "cannot be loaded" in str(warning.message)]
     assert len(warned) == 1 and "left out 2 video(s)" in warned[0] and "gone_1" in warned[0]
+
+
+@pytest.mark.parametrize("template", ["img_{:05d}.jpg", "img_{:04d}.jpg"])
+def test_frames_with_another_zero_padding_are_read(tmp_path, capsys, template):
+    """extract_frames writes img_000001.jpg for every dataset; hmdb51's setting names img_00001.jpg."""
+    list_file = make_frames(tmp_path)
+    clip = ECOSegmentDataset(list_file, 4, train=False, image_template=template)[0][0]
+    expected = ECOSegmentDataset(list_file, 4, train=False)[0][0]
+    np.testing.assert_array_equal(clip, expected)
+    assert "names its frames img_000001.jpg, not img_" in capsys.readouterr().err

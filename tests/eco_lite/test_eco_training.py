@@ -23,7 +23,7 @@ from src.eco_lite.schedule import PlateauSchedule
 from src.evaluation import cross_entropy, load_scores
 from tests.helpers import REPO_ROOT
 
-SCRIPTS = REPO_ROOT / "scripts" / "eco_lite"
+SCRIPTS = REPO_ROOT / "scripts"  # the original README's paths: ECO-lite's argument shapes reach scripts/eco_lite/
 SEED_LINE = re.compile(r"^\{'Loss': (\S+), 'Top1-Acc': (\S+), 'Top5-Acc': (\S+)\}$", re.M)
 
 
@@ -306,6 +306,9 @@ def trained(data, tmp_path_factory):
 def test_training_writes_best_and_periodic_checkpoints_logs_and_config(trained):
     run = trained["run"]
     assert "=> Train from scratch" in trained["stdout"] and "epoch: 2 step: 6, loss is" in trained["stdout"]
+    # the original README's `grep "loss is " log.txt`: one line per step
+    steps = re.findall(r"^epoch: (\d) step: (\d), loss is [0-9.]+$", (trained["cwd"] / "log.txt").read_text(), re.M)
+    assert steps == [(str(epoch), str(step)) for epoch in (1, 2) for step in range(1, 7)]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["eco-1_6.ckpt", "eco-2_6.ckpt"]
     entries = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
     assert [e["epoch"] for e in entries] == [1, 2]
@@ -349,6 +352,8 @@ def test_eval_scores_every_video_and_prints_the_seed_line(data, trained, tmp_pat
     assert len(saved.keys) == 6 and np.isclose(top1, saved.top1) and top5 == saved.top5
     assert np.isclose(loss, cross_entropy(saved.scores, saved.labels))
     assert re.search(r"^Mean class accuracy: \d\.\d{4}$", result.stdout, re.M)
+    acc_lines = [line for line in (tmp_path / "log.txt").read_text().splitlines() if "Acc:" in line]  # README's grep
+    assert acc_lines == [f"Acc: top-1 {top1:.4f}, top-5 {top5:.4f} over 6 videos"]
     best_epoch = json.loads((trained["run"] / "train_state.json").read_text())["best_epoch"]
     best_entry = [json.loads(line) for line in (trained["run"] / "train_log.jsonl").read_text().splitlines()][
         best_epoch - 1]

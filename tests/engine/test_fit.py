@@ -164,3 +164,14 @@ def test_a_second_run_into_the_same_folder_without_resume_is_refused(tmp_path):
     with pytest.raises(TrainingError, match=rf"already holds checkpoints \({PREFIX}-1_{STEPS}\.ckpt\)"):
         run(tmp_path, 2)
     assert {p.name: p.read_bytes() for p in (tmp_path / "checkpoints").iterdir()} == before
+
+
+@pytest.mark.parametrize("interval, logged", [(0, [3]), (1, [1, 2, 3]), (2, [2, 3])])
+def test_log_interval_adds_the_original_step_lines(tmp_path, interval, logged):
+    net, optimizer, train_cell = build()
+    settings = LoopSettings(run_dir=tmp_path, prefix=PREFIX, num_epochs=1, checkpoint_frequency=1,
+                            keep_checkpoints=1, progress=False, log_interval=interval)
+    fit(train_cell, net, make_batches, STEPS, HalvingSchedule(optimizer), settings)
+    lines = (tmp_path / "train_log.txt").read_text().splitlines()
+    steps = [int(line.split()[3].rstrip(",")) for line in lines if line.startswith("epoch: 1 step: ")]
+    assert steps == logged  # the last step is the epoch's own line, never twice

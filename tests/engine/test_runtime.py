@@ -49,3 +49,46 @@ def test_keep_large_blocks_is_a_harmless_no_op_when_the_environment_decides(monk
     assert keep_large_blocks() is False
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
     assert keep_large_blocks() in (True, False)
+
+
+@pytest.fixture
+def cpu_only_machine(monkeypatch):
+    import src.cli as cli
+
+    monkeypatch.setattr(cli.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(cli.os.path, "exists", lambda path: False)
+
+
+@pytest.mark.parametrize("target, device", [("GPU", "NVIDIA GPU"), ("Ascend", "Ascend device")])
+def test_a_missing_accelerator_is_one_clear_line(cpu_only_machine, capsys, target, device):
+    from src.runtime import init_context
+
+    with pytest.raises(SystemExit) as exit_info:
+        init_context(target)
+    assert exit_info.value.code == 1
+    assert f"error: --device_target {target}: this machine has no {device}" in capsys.readouterr().err
+
+
+def test_distributed_without_a_launcher_is_one_clear_line(monkeypatch, capsys):
+    from src.runtime import LAUNCHER_VARIABLES, init_context
+
+    for name in LAUNCHER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        init_context("CPU", distributed=True)
+    assert exit_info.value.code == 1
+    assert "needs its processes started by a launcher: bash scripts/run_distribute_train.sh" in \
+        capsys.readouterr().err
+
+
+def test_train_py_asking_for_a_gpu_here_ends_without_a_traceback(tiny_i3d_data):
+    from src.cli import detect_device_target
+
+    if detect_device_target(("GPU",)) == "GPU":
+        pytest.skip("this machine has a GPU")
+    data = tiny_i3d_data
+    result = run_cli(["train.py", "--dataset=ucf101", "--mode=rgb", f"--video_path={data['rgb']}",
+                      f"--annotation_path={data['annotation']}", "--device_target=GPU", "--num_epochs=1"],
+                     check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error: --device_target GPU: this machine has no NVIDIA GPU" in result.stderr

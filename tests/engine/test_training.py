@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import sys
 
 import mindspore as ms
 import numpy as np
@@ -90,7 +91,66 @@ def test_distributed_training_on_two_cpu_workers(data, tmp_path):
     checksums = [re.search(r"rank \d weights checksum: (\S+)", (logs / f"worker_{r}.log").read_text()).group(1)
                  for r in (0, 1)]
     assert checksums[0] == checksums[1]
-    assert (tmp_path / "output_distribute/ucf101_rgb/checkpoints/i3d-1_1.ckpt").is_file()  # 12 videos / 2 ranks / 4
+    assert (tmp_path / "output_distribute/ucf101_rgb_device0/checkpoints/i3d-1_1.ckpt").is_file()  # 12 videos / 2 ranks / 4
+
+
+def start_node(data, cwd, node_rank, port, epochs, extra_env=None):
+    """One launcher invocation as node `node_rank` of two on the loopback address, one worker each."""
+    import subprocess
+
+    cwd.mkdir()
+    env = dict(os.environ, DEVICE_TARGET="CPU", NNODES="2", NODE_RANK=str(node_rank), MASTER_ADDR="127.0.0.1",
+               MASTER_PORT=str(port), PYTHON_BIN=sys.executable, **(extra_env or {}))
+    return subprocess.Popen(["bash", str(REPO_ROOT / "scripts/run_distribute_train.sh"), "2", "none", "ucf101", "rgb",
+                             str(epochs), str(data / "rgb"), str(data / "annotation/ucf101_01.json"), "", "--no_eval",
+                             *TINY[2:]], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def checksum_of(log):
+    return re.search(r"rank \d weights checksum: (\S+)", log.read_text()).group(1)
+
+
+@pytest.mark.slow  # msrun: two launcher invocations, one worker each
+def test_two_nodes_on_the_loopback_address_train_as_one_node_with_two_workers(data, tmp_path):
+    port = 8300 + os.getpid() % 400
+    single = run_cli_bash(["scripts/run_distribute_train.sh", "2", "none", "ucf101", "rgb", "1", str(data / "rgb"),
+                           str(data / "annotation/ucf101_01.json"), "", "--no_eval", *TINY[2:]], tmp_path,
+                          dict(os.environ, DEVICE_TARGET="CPU", MASTER_PORT=str(port)))
+    assert single.returncode == 0, single.stdout + single.stderr
+    expected = checksum_of(tmp_path / "output_distribute/ucf101_rgb_logs/worker_0.log")
+    nodes = [start_node(data, tmp_path / f"node{rank}", rank, port + 1, 1) for rank in (0, 1)]
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs
+    logs = [tmp_path / f"node{rank}/output_distribute/ucf101_rgb_logs/worker_{rank}.log" for rank in (0, 1)]
+    assert [checksum_of(log) for log in logs] == [expected, expected]
+    assert not (tmp_path / "node1/output_distribute/ucf101_rgb_logs/scheduler.log").exists()  # node 0 hosts it
+    assert (tmp_path / "node0/output_distribute/ucf101_rgb_device0/checkpoints/i3d-1_1.ckpt").is_file()
+
+
+@pytest.mark.slow  # msrun: two launcher invocations, one of them killed
+def test_a_dead_node_stops_the_other_in_bounded_time_and_leaves_no_process(data, tmp_path):
+    import time
+
+    import psutil
+
+    port = 8800 + os.getpid() % 400
+    nodes = [start_node(data, tmp_path / f"node{rank}", rank, port, 200, {"MSRUN_ARGS": "--cluster_time_out 30"})
+             for rank in (0, 1)]
+    log = tmp_path / "node1/output_distribute/ucf101_rgb_logs/worker_1.log"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.is_file() and "epoch: 1 step" in log.read_text()):
+        time.sleep(1)
+    assert log.is_file() and "epoch: 1 step" in log.read_text(), "node 1 never started training"
+    processes = {rank: [psutil.Process(node.pid)] + psutil.Process(node.pid).children(recursive=True)
+                 for rank, node in enumerate(nodes)}
+    for process in processes[1]:
+        process.kill()
+    killed_at = time.time()
+    nodes[0].communicate(timeout=240)
+    assert nodes[0].returncode != 0 and time.time() - killed_at < 180
+    nodes[1].wait(timeout=10)
+    time.sleep(2)
+    assert not [p.pid for p in processes[0] + processes[1] if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
 def test_distributed_failure_exits_non_zero(data, tmp_path):

@@ -504,3 +504,14 @@ def test_write_config_is_sorted_json(data, tmp_path):
     keys = [line.split('"')[1] for line in text.splitlines() if line.startswith('    "')]
     assert keys == sorted(vars(args))
     assert list(path.parent.iterdir()) == [path]
+
+
+def test_original_flags_that_change_nothing_say_so(data, capsys):
+    parse_train_args(argv(TRAIN, data))
+    assert "is not used" not in capsys.readouterr().err
+    parse_train_args(argv(TRAIN, data) + ["--sink_mode=False", "--start_epoch=3", "--device_num=8"])
+    err = capsys.readouterr().err
+    for flag in ("--sink_mode", "--start_epoch", "--device_num"):
+        assert f"note: {flag} is not used: " in err
+    help_text = train_parser().format_help()
+    assert help_text.count("not used:") == 3

@@ -207,3 +207,21 @@ def test_scripts_print_their_usage_on_too_few_arguments(script, args, tmp_path):
 def test_onnx_script_refuses_an_unknown_mode(tmp_path):
     result = run_script("run_eval_onnx.sh", ["both", "CPU", 0, "ucf101", "v", "a", "m.onnx"], tmp_path, check=False)
     assert result.returncode == 1 and "illegal eval mode" in result.stderr
+
+
+def test_export_with_another_class_count_says_which_num_classes(checkpoints, tmp_path):
+    result = run_cli(["export.py", f"--checkpoint_path={checkpoints['rgb']}", "--mode=rgb", "--num_classes=51",
+                      f"--file_name={tmp_path / 'i3d'}", "--device_target=CPU"], check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "has a 3-class head, not --num_classes=51: pass --num_classes=3" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow  # end-to-end: runs the entry points in subprocesses
+def test_onnx_eval_takes_the_clip_size_from_the_model_when_not_given(data, onnx_models, joint_run):
+    result = run_cli(["eval_onnx.py", "--dataset=ucf101", "--test_mode=rgb", f"--rgb_path={onnx_models['rgb']}",
+                      f"--video_path={data['rgb']}", f"--annotation_path={data['annotation']}", "--num_workers=1",
+                      "--device_target=CPU"])
+    assert f"note: --test_sample_duration not given; using 8, the input shape of {onnx_models['rgb']}" in result.stderr
+    assert f"note: --spatial_size not given; using 32, the input shape of {onnx_models['rgb']}" in result.stderr
+    assert metric_lines(result.stdout, ("rgb",)) == metric_lines(joint_run["stdout"], ("rgb",))

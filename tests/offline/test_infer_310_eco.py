@@ -1,7 +1,7 @@
 """ECO-lite offline inference end to end on a tiny generated dataset (6 validation videos, 3 classes, 8 frames of
 48x32, 64-pixel crops, batch 4) with a random-init checkpoint: get_310_eval_dataset.py -> the C++ app (ONNX Runtime CPU
-backend, built once) -> postprocess.py, through scripts/eco_lite/run_310_infer.sh. The app's logits must equal
-eval.py's."""
+backend, built once) -> postprocess.py, through scripts/run_310_infer.sh (the original README's path). The app's
+logits must equal eval.py's."""
 import json
 import os
 import re
@@ -65,7 +65,7 @@ def reference(data):
 
 def run_script(args, cwd, build_dir, check=True):
     env = dict(os.environ, PYTHONPATH="", PYTHON_BIN=sys.executable, INFER_BUILD_DIR=str(build_dir))
-    result = subprocess.run(["bash", str(REPO_ROOT / "scripts/eco_lite/run_310_infer.sh"), *map(str, args)], cwd=cwd,
+    result = subprocess.run(["bash", str(REPO_ROOT / "scripts/run_310_infer.sh"), *map(str, args)], cwd=cwd,
                             capture_output=True, text=True, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"run_310_infer.sh failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
