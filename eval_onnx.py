@@ -8,6 +8,7 @@ and --spatial_size are given (then they must match it).
 """
 import sys
 
+import src.runtime  # noqa: F401  (first: caps oneDNN at AVX2 before MindSpore, which the drivers load, starts)
 from config import DEFAULTS, parse_eval_onnx_args
 from src.cli import fail
 from src.engine.drivers import run_evaluation

@@ -42,12 +42,18 @@ launch_data_parallel() {
   if (( num % nnodes != 0 )); then
     echo "error: $num ranks cannot be split evenly over NNODES=$nnodes machines" >&2; return 1
   fi
+  if [[ "$target" != CPU && "$(detect_target)" != "$target" ]]; then
+    echo "error: DEVICE_TARGET=$target, but this machine has no $target device; run with DEVICE_TARGET=CPU (or leave" \
+         "it out to use what the machine has)" >&2
+    return 1
+  fi
   mkdir -p "$log_dir"
   ulimit -n 65530 2>/dev/null || true
   if [ "$target" = "Ascend" ]; then
     if [ ! -f "$rank_table" ]; then echo "error: rank table file '$rank_table' not found" >&2; return 1; fi
-    local table total rank device pids=() ranks=() failed=0 i
-    table="$(cd "$root" && "$py" -m src.rank_table "$(realpath "$rank_table")" "$node_rank")" || return 1
+    local table total rank device pids=() ranks=() failed=0 i table_path
+    table_path="$(realpath "$rank_table")"
+    table="$(cd "$root" && "$py" -m src.rank_table "$table_path" "$node_rank")" || return 1
     total="$(sed -n 's/^total //p' <<< "$table")"
     if (( total != num )); then
       echo "error: $rank_table describes $total ranks, the launcher was asked for $num" >&2; return 1

@@ -142,7 +142,9 @@ def test_readme_export_commands_parse(data):
 ])
 def test_eval_onnx_commands_parse(data, command):
     args = parse_eval_onnx_args(argv(command, data))
-    assert args.num_workers == 8 and args.test_sample_duration == 64 and not hasattr(args, "num_classes")
+    # the clip length and crop size come from the ONNX model's input shape unless given (eval_onnx.open_sessions)
+    assert args.num_workers == 8 and args.test_sample_duration is None and args.spatial_size is None
+    assert not hasattr(args, "num_classes")
 
 
 def test_eval_onnx_accepts_only_gpu_or_cpu(data, capsys):
@@ -447,7 +449,7 @@ EXPOSED = {
               "batch_size", "spatial_size", "train_sample_duration", "test_sample_duration", "num_classes",
               "dropout_keep_prob", "checkpoint_path", "finetune_num_classes", "finetune_prefixes", "bn_momentum", "optimizer", "lr",
               "lr_de_rate", "lr_de_epochs", "momentum", "weight_decay", "has_back", "start_epoch", "num_epochs",
-              "save_dir", "checkpoint_frequency", "checkpoints_num_keep", "resume", "no_eval", "sink_mode",
+              "save_dir", "checkpoint_frequency", "checkpoints_num_keep", "resume", "log_interval", "no_eval", "sink_mode",
               "distributed", "amp_level", "device_num", "device_target", "device_id", "context", "seed", "progress",
               "openI", "data_url", "train_url"},
     "eval": {"dataset", "video_path", "annotation_path", "num_val_samples", "num_workers", "skip_missing",
