@@ -5,7 +5,7 @@ docs/offline_inference.md.
         --result_path=./result_Files [--scores_path=scores.npz]
 
 Batch i's logits are read from <result_path>/<dataset>_bs<mode>_<i>_0.bin (float32, batch_size x num_classes), the
-padding rows of the last batch are dropped using preprocess.py's record, and the metrics are src/evaluation.py's, over
+padding rows of the last batch are dropped using preprocess.py's record, and the metrics are src/evaluation's, over
 exactly the real samples. The last line is the original's `eval result: top_1 X%`. --scores_path saves the per-video
 scores in eval.py's format, so `python -m src.evaluation RGB.npz FLOW.npz` fuses offline rgb and flow results.
 Exit status 1 with one `error: ...` line for missing or mis-sized files.

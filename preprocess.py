@@ -4,7 +4,7 @@ ascend_310_infer/ (MindSpore on Ascend 310, or ONNX Runtime on CPU). See docs/of
     python preprocess.py --dataset=hmdb51 --mode=rgb --video_path=./rgb/hmdb51/jpg \\
         --annotation_path=./rgb/hmdb51/annotation/hmdb51_1.json [--save_dir=./preprocess_Result]
 
-The clips are what eval.py scores: the validation subset with the evaluation transforms (src/evaluation.py,
+The clips are what eval.py scores: the validation subset with the evaluation transforms (src/i3d/recipe.py,
 build_eval_source), so offline accuracy equals eval.py's. The original wrote random training clips instead
 (docs/differences.md#offline-validation-clips).
 Output under --save_dir (the original's layout and names):

@@ -1,6 +1,6 @@
 """ECO-lite (2-D BN-Inception trunk + 3-D ResNet) for video action recognition: network and checkpoint loading here;
-options (config), training (train, schedule, cells), evaluation (evaluate) and export (export) in the submodules that
-train.py, eval.py and export.py dispatch to.
+options in `config`, the plateau learning-rate rule in `schedule`, and the model facts that the stage drivers
+(src/engine/drivers.py) use for train.py, eval.py and export.py in `recipe`.
 
 See docs/eco_lite.md for runnable examples.
 """

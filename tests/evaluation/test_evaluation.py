@@ -1,4 +1,4 @@
-"""src/evaluation.py and src/data/multicrop.py without a network: metrics, batching, averaging, fusion, pairing,
+"""src/evaluation/ and src/data/multicrop.py without a network: metrics, batching, averaging, fusion, pairing,
 saved scores, the fixed-input check and three-crop sources."""
 import warnings
 from pathlib import Path
