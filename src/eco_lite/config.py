@@ -14,6 +14,7 @@ flags, as in the original (docs/differences.md#eco-export-flags). Departures fro
 User errors print `error: ...` and exit with status 1.
 """
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
