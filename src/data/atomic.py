@@ -1,4 +1,5 @@
 """Write-then-rename helpers, so an interrupted run never leaves a half-written file that looks done."""
+import errno
 import os
 import shutil
 import tempfile
@@ -53,3 +54,17 @@ def commit_partial(partial, target):
         remove_path(old)
     else:
         os.rename(partial, target)
+
+
+DISK_HINTS = {errno.ENOSPC: "the disk is full; free space or choose another output folder",
+              errno.EDQUOT: "the disk quota is exceeded",
+              errno.EROFS: "the file system is read-only; choose a writable output folder",
+              errno.EACCES: "permission denied; choose a folder you can write"}
+
+
+def describe_os_error(error):
+    """`<path>: <what>` for an OSError, with what to do for the disk problems users meet (full, read-only)."""
+    where = error.filename or "output"
+    what = error.strerror or str(error)
+    hint = DISK_HINTS.get(error.errno)
+    return f"{where}: {what}" + (f" ({hint})" if hint else "")
