@@ -196,9 +196,9 @@ def print_config(args, title="Training configuration:"):
     print("#" * 60, flush=True)
 
 
-def write_config(args, path):
-    """All options as JSON (sorted keys, as the original's config.json), written atomically."""
-    atomic_write_text(path, json.dumps(vars(args), indent=4, sort_keys=True, default=str) + "\n")
+def write_config(options, path):
+    """All options (a dict) as JSON (sorted keys, as the original's config.json), written atomically."""
+    atomic_write_text(path, json.dumps(options, indent=4, sort_keys=True, default=str) + "\n")
 
 
 def select_model(argv, entry):

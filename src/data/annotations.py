@@ -26,11 +26,33 @@ def video_key(file_name):
     return Path(file_name).stem
 
 
-def _read_lines(path):
+def read_text(path, what):
+    """The file's text; a missing or non-UTF-8 file is an AnnotationError naming it."""
     path = Path(path)
     if not path.is_file():
-        raise AnnotationError(f"{path}: split file not found")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        raise AnnotationError(f"{path}: {what} not found")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise AnnotationError(f"{path}: line {line} is not UTF-8 text (byte {data[error.start]:#04x}); save the "
+                              "file as UTF-8") from None
+
+
+def _read_lines(path):
+    return [line.strip() for line in read_text(path, "split file").splitlines() if line.strip()]
+
+
+def reject_duplicates(entries, origins):
+    """Each video once: a video listed twice (in one split file or in two) is an error naming both places."""
+    seen = {}
+    for (class_name, file_name, _), origin in zip(entries, origins):
+        key = video_key(file_name)
+        if key in seen:
+            raise AnnotationError(f"{origin}: video {class_name}/{file_name} is listed twice (also {seen[key]}); "
+                                  "each video may appear once per split")
+        seen[key] = origin
 
 
 def read_ucf101_class_index(path):
@@ -64,8 +86,12 @@ def ucf101_split(split_dir, split):
     """(labels, [(class, video_file, subset)]) for UCF101 split 1, 2 or 3."""
     split_dir = Path(split_dir)
     labels = read_ucf101_class_index(split_dir / "classInd.txt")
-    entries = [(c, f, "training") for c, f in read_ucf101_list(split_dir / f"trainlist0{split}.txt", labels)]
-    entries += [(c, f, "validation") for c, f in read_ucf101_list(split_dir / f"testlist0{split}.txt", labels)]
+    entries, origins = [], []
+    for name, subset in ((f"trainlist0{split}.txt", "training"), (f"testlist0{split}.txt", "validation")):
+        listed = read_ucf101_list(split_dir / name, labels)
+        entries += [(c, f, subset) for c, f in listed]
+        origins += [f"{split_dir / name}: line {number}" for number in range(1, len(listed) + 1)]
+    reject_duplicates(entries, origins)
     return labels, entries
 
 
@@ -98,7 +124,7 @@ def hmdb51_split(split_dir, split):
     if missing:
         names = ", ".join(f"{label}_test_split{split}.txt" for label in missing[:5])
         raise AnnotationError(f"{split_dir}: split file(s) missing: {names}")
-    entries = []
+    entries, origins = [], []
     for label in labels:
         path = per_label[label]
         for number, line in enumerate(_read_lines(path), start=1):
@@ -108,6 +134,8 @@ def hmdb51_split(split_dir, split):
             set_id = int(parts[1])
             if set_id:
                 entries.append((label, parts[0], SUBSETS[set_id]))
+                origins.append(f"{path}: line {number}")
+    reject_duplicates(entries, origins)
     return labels, entries
 
 
@@ -131,9 +159,7 @@ def load_annotation(path):
     """Read and check an annotation JSON; errors name the file and the offending entry."""
     path = Path(path)
     try:
-        annotation = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise AnnotationError(f"{path}: annotation file not found") from None
+        annotation = json.loads(read_text(path, "annotation file"))
     except json.JSONDecodeError as error:
         raise AnnotationError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(annotation, dict) or not isinstance(annotation.get("labels"), list) \
@@ -167,7 +193,5 @@ def parse_list_line(line, source="list"):
 
 def read_list_file(path):
     path = Path(path)
-    if not path.is_file():
-        raise AnnotationError(f"{path}: list file not found")
     return [parse_list_line(line, f"{path}:{number}")
-            for number, line in enumerate(path.read_text().splitlines(), start=1) if line.strip()]
+            for number, line in enumerate(read_text(path, "list file").splitlines(), start=1) if line.strip()]

@@ -7,6 +7,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 @contextmanager
 def atomic_output(path):
     """Yields a temporary file name beside `path`, with the same suffix (writers that append a format's suffix keep
@@ -15,6 +19,7 @@ def atomic_output(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp's 0600 would make every output private to its writer
     os.close(fd)
     try:
         yield Path(temporary)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from src.data.annotations import read_list_file
 from src.data.frames import ECO_RGB_TEMPLATE
-from src.data.pipeline import FrameClipSource, Video, check_videos, frame_count_problem
+from src.data.pipeline import FrameClipSource, Video, check_videos, count_template_frames, frame_count_problem
 from src.data.temporal import segment_indices_train, segment_indices_val
 from src.data.transforms import CenterCrop, Compose, MultiScaleCrop, RandomHorizontalFlip, ResizeShortSide, SubtractMean
 
@@ -37,12 +37,13 @@ def eco_transforms(train, input_size=INPUT_SIZE):
     return Compose(spatial), SubtractMean(BGR_MEAN)
 
 
-def _listed_video(frame_dir, n_frames, label):
-    """(Video, None) for an existing folder with frames, else (None, problem); relative paths use the cwd."""
+def _listed_video(frame_dir, n_frames, label, image_template):
+    """(Video, None) for an existing folder whose frames 1..n_frames are all there, else (None, problem); relative
+    paths use the cwd."""
     path = Path.cwd() / frame_dir
     if not path.is_dir():
         return None, f"{path}: frame folder is missing"
-    problem = frame_count_problem(path, n_frames)
+    problem = frame_count_problem(path, n_frames, lambda folder: count_template_frames(folder, image_template))
     return (None, problem) if problem else (Video(path.name, path, n_frames, label), None)
 
 
@@ -69,8 +70,9 @@ class ECOSegmentDataset(FrameClipSource):
     The clip stacks the frames on the channel axis as [B1, G1, R1, B2, G2, R2, ...] (the original's
     Stack(roll=True) then HWC -> CHW). Relative frame_dir paths are resolved against the current working
     directory when the dataset is built (the original used the script's folder,
-    docs/differences.md#eco-data-pipeline). The frame count is the list line's. A missing folder raises (or is left
-    out with one warning under skip_missing); a missing frame raises when its clip is loaded. Augmentation is
+    docs/differences.md#eco-data-pipeline). The frame count is the list line's. A missing folder, a gap in its frames or a
+    count that disagrees with the folder raises (or the video is left out with one warning under skip_missing); a
+    frame removed later raises when its clip is loaded. Augmentation is
     reproducible per (seed, epoch, index). Frame names follow `image_template`, or the same name with the other
     zero-padding the first folder uses (see frame_template_in_use).
     """
@@ -82,8 +84,8 @@ class ECOSegmentDataset(FrameClipSource):
         self.train = train
         self.templates, self.grayscale = (image_template,), False
         self.frame_transform, self.value_transform = eco_transforms(train, input_size)
-        self.videos = check_videos([_listed_video(*line) for line in read_list_file(list_file)],
-                                   skip_missing, f"ECO list {list_file}")
+        self.videos = check_videos([_listed_video(*line, image_template) for line in read_list_file(list_file)],
+                                   skip_missing, f"ECO list {list_file}", skip_flag=None)
         if self.videos:
             self.templates = (frame_template_in_use(image_template, self.videos[0].path),)
         self.labels = [video.label for video in self.videos]

@@ -8,7 +8,8 @@ has one image fewer than its rgb folder (flow k is frame k -> k+1), and each str
 from pathlib import Path
 
 from src.data.annotations import SUBSETS, AnnotationError, load_annotation
-from src.data.frames import I3D_FLOW_TEMPLATES, I3D_RGB_TEMPLATE, FrameFolderError, read_n_frames
+from src.data.frames import (I3D_FLOW_TEMPLATES, I3D_RGB_TEMPLATE, FrameFolderError, count_i3d_frames,
+                             read_n_frames)
 from src.data.pipeline import FrameClipSource, Video, check_videos, frame_count_problem
 from src.data.temporal import multi_clip_starts, temporal_random_crop, temporal_window
 from src.data.transforms import (BGRToRGB, CenterCrop, Compose, MultiScaleCrop, RandomHorizontalFlip,
@@ -42,7 +43,7 @@ def _annotated_video(video_root, key, class_name, label):
         n_frames = read_n_frames(path)
     except FrameFolderError as error:
         return None, str(error)
-    problem = frame_count_problem(path, n_frames)
+    problem = frame_count_problem(path, n_frames, count_i3d_frames)
     return (None, problem) if problem else (Video(key, path, n_frames, label), None)
 
 
@@ -53,7 +54,7 @@ class I3DClipDataset(FrameClipSource):
     frames; evaluation uses num_clips evenly spread windows per video (1 = the centre window), one item per
     (video, clip): `video_index[i]` is item i's video, so clip scores can be averaged per video, and
     `video_keys[i]` pairs rgb and flow items of the same video in joint evaluation.
-    Missing folders or `n_frames` files raise (or are left out with one warning under skip_missing) here;
+    Missing folders, `n_frames` files that disagree with their folder or gaps in the frames raise (or are left out with one warning under skip_missing) here;
     a missing frame raises when its clip is loaded. Call set_epoch, or use epoch_batches, to vary the
     augmentation per epoch.
     """

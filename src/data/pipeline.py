@@ -8,6 +8,7 @@ was dropped: on this CPU, with 2 thread workers, it stalled between rows and gav
 docs/benchmarks.md.)
 """
 import os
+import re
 import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -29,20 +30,21 @@ class Video:
     label: int
 
 
-def check_videos(candidates, skip_missing, source):
+def check_videos(candidates, skip_missing, source, skip_flag="--skip_missing"):
     """Keep the videos that can be loaded; `candidates` are (Video or None, problem or None) pairs.
 
-    A problem (missing folder, missing or bad frame count) is an error naming the paths, or with
-    skip_missing one warning that counts and names the videos left out. Nothing is dropped silently
-    (the original skipped missing folders without a word, docs/differences.md#i3d-missing-frames).
+    A problem (missing folder, missing or bad frame count, frames missing from the folder) is an error naming the
+    paths, or with skip_missing one warning that counts and names the videos left out. Nothing is dropped silently
+    (the original skipped missing folders without a word, docs/differences.md#i3d-missing-frames). `skip_flag` is
+    the option that sets skip_missing, for the hint (None where the entry point has none).
     """
     videos = [video for video, problem in candidates if problem is None]
     problems = [problem for _, problem in candidates if problem is not None]
     if problems:
         listing = "; ".join(problems[:5]) + (f"; ... ({len(problems) - 5} more)" if len(problems) > 5 else "")
         if not skip_missing:
-            raise FrameFolderError(f"{source}: {len(problems)} video(s) cannot be loaded: {listing} "
-                                   "(fix the frame folders or pass skip_missing=True)")
+            hint = "fix the frame folders" + (f" or pass {skip_flag}" if skip_flag else "")
+            raise FrameFolderError(f"{source}: {len(problems)} video(s) cannot be loaded: {listing} ({hint})")
         warnings.warn(f"{source}: left out {len(problems)} video(s) that cannot be loaded: {listing}",
                       stacklevel=3)
     if not videos:
@@ -50,11 +52,36 @@ def check_videos(candidates, skip_missing, source):
     return videos
 
 
-def frame_count_problem(path, n_frames):
-    """The reason a video with this folder and frame count cannot be loaded, or None."""
+def frame_count_problem(path, n_frames, count_frames):
+    """The reason a video with this folder and stated frame count cannot be loaded, or None.
+
+    count_frames(path) counts the frames the folder really holds (raising FrameFolderError on a gap): a stated count
+    that disagrees would build clips from the wrong frames or fail mid-epoch, so it is caught here, when the dataset
+    is built.
+    """
     if n_frames < 1:
         return f"{path}: has {n_frames} frames"
+    try:
+        found = count_frames(path)
+    except FrameFolderError as error:
+        return str(error)
+    if found != n_frames:
+        return f"{path}: its frame count (n_frames file or list line) says {n_frames}, the folder holds {found}"
     return None
+
+
+def count_template_frames(folder, template):
+    """Frames named by `template` ('img_{:06d}.jpg', any zero-padding) in `folder`, checking 1..n are all present."""
+    prefix, _, rest = template.partition("{")
+    suffix = rest.partition("}")[2]
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+){re.escape(suffix)}$")
+    present = {int(match.group(1)) for name in os.listdir(folder) if (match := pattern.match(name))}
+    if not present:
+        raise FrameFolderError(f"{folder}: no {template.format(1)}-style frames")
+    missing = sorted(set(range(1, max(present) + 1)) - present)
+    if missing:
+        raise FrameFolderError(f"{folder}: frames missing, e.g. index {missing[:5]} of 1..{max(present)}")
+    return max(present)
 
 
 def read_distinct_frames(video_dir, templates, indices, grayscale):

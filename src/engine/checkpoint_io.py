@@ -39,5 +39,12 @@ def read_mindspore_checkpoint(path):
 def save_checkpoint(cell, path):
     """Write `cell`'s parameters to `path` atomically: a reader never sees a partial file, and an existing file is
     replaced only once the new one is complete (mindspore.save_checkpoint deletes it before writing)."""
+    path = Path(path)
     with atomic_output(path) as temporary:
-        ms.save_checkpoint(cell, str(temporary))
+        scratch = temporary.with_suffix(".tmp")  # MindSpore writes here first and leaves it behind when it fails
+        try:
+            ms.save_checkpoint(cell, str(temporary))
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, str(path)) from None
+        finally:
+            scratch.unlink(missing_ok=True)

@@ -4,12 +4,14 @@ A recipe (src/i3d/recipe.py, src/eco_lite/recipe.py) holds a model's facts and i
 everything else the same way for both: the device, data-parallel ranks, the train step, the loop, scoring, fusion,
 score files, reports and the export file. User errors end in one `error: ...` line and exit status 1.
 """
+import shutil
 import sys
 import time
 from pathlib import Path
 
-from src.cli import fail, print_config, write_config
-from src.data.atomic import atomic_output
+from src.cli import fail, print_config
+from src.data.atomic import atomic_output, describe_os_error
+from src.data.locking import FolderLockedError
 from src.data.pipeline import epoch_batches
 from src.engine.checkpoint_io import CheckpointError
 from src.engine.loop import RunExistsError, TrainingError, fit
@@ -19,6 +21,12 @@ from src.runtime import init_context
 
 # Errors of the user's files or options: reported as one line, never a traceback.
 USER_ERRORS = (CheckpointError,) + EVAL_ERRORS
+# Options of either model that a resumed training may change: they do not change the trained weights (where the data
+# lives, how it is loaded and shown, how many epochs to train in all, what is kept and reported).
+RESULT_NEUTRAL_OPTIONS = frozenset({
+    "video_path", "annotation_path", "train_list", "val_list", "config_path", "num_workers", "progress",
+    "log_interval", "num_epochs", "epochs", "resume", "continue_training", "save_dir", "checkpoints_num_keep",
+    "device_id", "report_dir", "scores_path", "openI", "data_url", "train_url", "sink_mode", "start_epoch"})
 EXPORT_SUFFIXES = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
 
 
@@ -79,17 +87,16 @@ def run_training(recipe):
 
     optimizer, schedule = recipe.build_optimizer(network, params, steps_per_epoch)
     train_cell = build_train_step(network, optimizer, recipe.amp_level, recipe.clip_norm, args.device_target)
-    run_dir = recipe.run_dir()
-    if rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_config(args, run_dir / "config.json")
+    settings = recipe.loop_settings(rank)
+    settings.options, settings.neutral_options = vars(args), RESULT_NEUTRAL_OPTIONS
     try:
-        state = fit(train_cell, network, make_batches, steps_per_epoch, schedule, recipe.loop_settings(rank),
-                    evaluate)
+        state = fit(train_cell, network, make_batches, steps_per_epoch, schedule, settings, evaluate)
     except RunExistsError as error:
         fail(f"{error}; pass {recipe.resume_flag} to continue that run, or choose another --save_dir")
-    except (TrainingError,) + USER_ERRORS as error:
+    except (TrainingError, FolderLockedError) + USER_ERRORS as error:
         fail(str(error))
+    except OSError as error:
+        fail(describe_os_error(error))
     recipe.training_done(state)
     return 0
 
@@ -170,15 +177,31 @@ def export_path(file_name, file_format):
     return Path(file_name if file_name.endswith(suffix) else file_name + suffix)
 
 
+class ExportError(Exception):
+    """An export that wrote no file; the message names the target."""
+
+
 def export_network(net, dummy_input, target, file_format):
-    """Export to a temporary file beside `target` and rename it when complete: a failed export leaves nothing."""
+    """Export to a temporary file beside `target` and rename it when complete: a failed export leaves nothing.
+
+    Write errors name the target. mindspore.onnx.export logs a failed write and deletes the file instead of raising,
+    so a missing file afterwards is reported with the free space of the folder.
+    """
     import mindspore as ms
 
     with atomic_output(target) as partial:
-        if file_format == "ONNX":
-            ms.onnx.export(net, dummy_input, file_name=str(partial))
-        else:
-            ms.export(net, dummy_input, file_name=str(partial), file_format=file_format)
+        try:
+            if file_format == "ONNX":
+                ms.onnx.export(net, dummy_input, file_name=str(partial))
+            else:
+                ms.export(net, dummy_input, file_name=str(partial), file_format=file_format)
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, str(target)) from None
+        if not partial.is_file() or partial.stat().st_size == 0:
+            free_mib = shutil.disk_usage(target.parent).free / 2 ** 20
+            raise ExportError(f"{target}: MindSpore could not write the {file_format} file (see its log line above; "
+                              f"{free_mib:.1f} MiB free in {target.parent}: is the disk full or the folder not "
+                              "writable?)")
 
 
 def run_export(recipe):
@@ -199,7 +222,12 @@ def run_export(recipe):
     shape = recipe.export_input_shape()
     target = export_path(args.file_name, args.file_format)
     print("Start export", flush=True)
-    export_network(net, ms.Tensor(np.ones(shape, np.float32)), target, args.file_format)
+    try:
+        export_network(net, ms.Tensor(np.ones(shape, np.float32)), target, args.file_format)
+    except ExportError as error:
+        fail(str(error))
+    except OSError as error:
+        fail(describe_os_error(error))
     print("Finish export", flush=True)
     print(recipe.exported_line(target, shape), flush=True)
     return 0

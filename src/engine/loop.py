@@ -20,10 +20,13 @@ from pathlib import Path
 import mindspore as ms
 from tqdm import tqdm
 
+from src.cli import write_config
 from src.data.atomic import atomic_write_text
+from src.data.locking import folder_lock
 from src.engine.checkpoint_io import save_checkpoint
 
 STATE_FILE = "train_state.json"
+CONFIG_FILE = "config.json"
 
 
 class TrainingError(Exception):
@@ -81,6 +84,9 @@ class LoopSettings:
     best_path: Path = None          # default: <run_dir>/checkpoints/<prefix>-best.ckpt
     eval_frequency: int = 1         # evaluate after every n-th epoch, and after the last
     log_interval: int = 0           # also log the loss every n steps (the original's LossMonitor); 0: per epoch only
+    options: dict = None            # the run's options: written to config.json once the run is accepted, and
+                                    # compared with it on resume
+    neutral_options: frozenset = frozenset()  # options a resume may change: they do not change the trained weights
 
 
 class CheckpointManager:
@@ -107,16 +113,67 @@ class CheckpointManager:
             old.unlink()
 
 
+class UnusableCheckpoint(TrainingError):
+    """A periodic checkpoint that cannot be restored (corrupt, truncated, or of another network)."""
+
+
 def restore(train_cell, path):
     """Load network and optimizer state; every parameter of the train cell must be in the checkpoint.
 
     The per-step learning-rate list is not restored: it is rebuilt from the options (its length depends on
     --num_epochs, which a resumed run may extend) and indexed by the restored step counter.
     """
-    params = ms.load_checkpoint(str(path), choice_func=lambda name: name != "learning_rate")
+    try:
+        params = ms.load_checkpoint(str(path), choice_func=lambda name: name != "learning_rate")
+    except (ValueError, RuntimeError, OSError) as error:
+        raise UnusableCheckpoint(f"{path} is unreadable ({str(error).strip().splitlines()[0]})") from None
     not_loaded = [name for name in ms.load_param_into_net(train_cell, params)[0] if name != "learning_rate"]
     if not_loaded:
-        raise TrainingError(f"{path}: cannot resume, {len(not_loaded)} parameter(s) missing, e.g. {not_loaded[:3]}")
+        raise UnusableCheckpoint(f"{path} lacks {len(not_loaded)} parameter(s) of this network, e.g. {not_loaded[:3]}")
+
+
+def restore_newest(train_cell, checkpoints, writer):
+    """(epoch, path) of the newest periodic checkpoint that restores, or None; the writer renames unusable newer ones
+    to `*.corrupt` with a warning, so a damaged last save costs one checkpoint interval, not the run."""
+    for epoch, path in reversed(checkpoints.periodic()):
+        try:
+            restore(train_cell, path)
+            return epoch, path
+        except UnusableCheckpoint as error:
+            if writer:
+                path.rename(path.with_name(path.name + ".corrupt"))
+            print(f"warning: {error}; set it aside as {path.name}.corrupt and trying the one before",
+                  file=sys.stderr, flush=True)
+    return None
+
+
+def option_changes(saved, options, neutral):
+    """[(name, saved value, new value)] of the options that differ, split into (result-changing, neutral)."""
+    changed = [(name, saved.get(name), value) for name, value in sorted(options.items())
+               if json.loads(json.dumps(value, default=str)) != saved.get(name, value)]
+    return ([c for c in changed if c[0] not in neutral], [c for c in changed if c[0] in neutral])
+
+
+def check_resume_options(run_dir, options, neutral):
+    """Refuse a resume whose options would train differently from the run's config.json (so that a resumed run equals
+    an uninterrupted one); print the neutral differences (paths, workers, epochs to train, logging)."""
+    path = run_dir / CONFIG_FILE
+    if options is None or not path.is_file():
+        return
+    try:
+        saved = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise TrainingError(f"{path}: not readable JSON ({error}); cannot check that the resume uses the run's "
+                            "options") from None
+    changing, harmless = option_changes(saved, options, neutral)
+    describe = ", ".join
+    if changing:
+        raise TrainingError(f"cannot resume {run_dir} with other options than it was trained with: "
+                            + describe(f"{name} {old!r} -> {new!r}" for name, old, new in changing)
+                            + f" (see {path}); use the run's options, or start a new run in another --save_dir")
+    if harmless:
+        print("note: resuming with changed options that do not change the result: "
+              + describe(f"{name} {old!r} -> {new!r}" for name, old, new in harmless), flush=True)
 
 
 class RunLog:
@@ -125,6 +182,20 @@ class RunLog:
     def __init__(self, run_dir, enabled):
         self.enabled = enabled
         self.text_path, self.json_path = Path(run_dir) / "train_log.txt", Path(run_dir) / "train_log.jsonl"
+
+    def start_at(self, epoch):
+        """Drop the records of epochs after `epoch` (an interrupted run's, which the run now trains again); a run
+        from epoch 0 starts both logs afresh."""
+        if not self.enabled:
+            return
+        if epoch == 0:
+            for path in (self.text_path, self.json_path):
+                path.unlink(missing_ok=True)
+        elif self.json_path.is_file():
+            lines = self.json_path.read_text().splitlines()
+            kept = [line for line in lines if line.strip() and json.loads(line).get("epoch", 0) <= epoch]
+            if len(kept) != len(lines):
+                atomic_write_text(self.json_path, "".join(line + "\n" for line in kept))
 
     def line(self, text):
         print(text, flush=True)
@@ -139,17 +210,36 @@ class RunLog:
 
 
 def _resume_state(run_dir, epoch, path, schedule):
-    """best_top1/best_epoch (and the schedule's state) saved with the checkpoint of `epoch`."""
+    """best_top1/best_epoch (and the schedule's state) saved with the checkpoint of `epoch`.
+
+    train_state.json keeps the state of every kept checkpoint's epoch, written before that checkpoint: a run stopped
+    between the two resumes from the previous checkpoint with that checkpoint's own state.
+    """
     state_path = run_dir / STATE_FILE
-    saved = json.loads(state_path.read_text()) if state_path.is_file() else {}
-    if saved.get("epoch") != epoch:
-        if schedule.state():
-            raise TrainingError(f"cannot resume from {path}: {state_path} does not hold the state of epoch {epoch} "
-                                "(e.g. the run stopped while saving it); delete that checkpoint to resume from the "
-                                "one before")
-        return {}
-    schedule.load_state(saved.get("schedule", {}))
-    return {k: saved[k] for k in ("best_top1", "best_epoch")}
+    try:
+        saved = json.loads(state_path.read_text()) if state_path.is_file() else {}
+    except (ValueError, UnicodeDecodeError) as error:
+        raise TrainingError(f"{state_path}: not readable JSON ({error}); cannot resume the best score") from None
+    entry = saved.get("epochs", {}).get(str(epoch)) or (saved if saved.get("epoch") == epoch else None)
+    if entry is None:
+        raise TrainingError(f"cannot resume from {path}: {state_path} does not hold the state of epoch {epoch} "
+                            "(best score, schedule); delete that checkpoint to resume from the one before, or start "
+                            "a new run")
+    schedule.load_state(entry.get("schedule", {}))
+    return {k: entry[k] for k in ("best_top1", "best_epoch")}
+
+
+def _write_state(run_dir, state, schedule, kept_epochs):
+    """train_state.json: the latest state at the top (for readers), and the state of each kept checkpoint's epoch."""
+    state_path = run_dir / STATE_FILE
+    try:
+        history = json.loads(state_path.read_text()).get("epochs", {}) if state_path.is_file() else {}
+    except (ValueError, UnicodeDecodeError):
+        history = {}
+    current = dict(state, schedule=schedule.state())
+    history = {key: value for key, value in history.items() if int(key) in kept_epochs}
+    history[str(state["epoch"])] = current
+    atomic_write_text(state_path, json.dumps(dict(current, epochs=history)) + "\n")
 
 
 def fit(train_cell, network, make_batches, steps_per_epoch, schedule, settings, evaluate=None):
@@ -158,7 +248,15 @@ def fit(train_cell, network, make_batches, steps_per_epoch, schedule, settings, 
     make_batches(epoch) -> an iterable of numpy batches (clips, labels, ...) for that 0-based epoch;
     schedule: an EpochSchedule, or a function epoch -> learning rate in force (for the log);
     evaluate(network) -> {'top1': ..., ...} or None. Returns the final state dict (epoch, best_top1, best_epoch).
+    The writing rank holds the run folder's lock throughout, so a second training into the same folder is refused.
     """
+    if settings.rank != 0:
+        return _train(train_cell, network, make_batches, steps_per_epoch, schedule, settings, evaluate)
+    with folder_lock(settings.run_dir, "this training run"):
+        return _train(train_cell, network, make_batches, steps_per_epoch, schedule, settings, evaluate)
+
+
+def _train(train_cell, network, make_batches, steps_per_epoch, schedule, settings, evaluate):
     if not isinstance(schedule, EpochSchedule):
         schedule = FunctionSchedule(schedule)
     run_dir = Path(settings.run_dir)
@@ -167,19 +265,26 @@ def fit(train_cell, network, make_batches, steps_per_epoch, schedule, settings, 
     best_path = Path(settings.best_path) if settings.best_path else checkpoints.best_path
     state = {"epoch": 0, "best_top1": None, "best_epoch": None}
     existing = checkpoints.periodic()
-    if settings.resume:
-        if existing:
-            epoch, path = existing[-1]
-            restore(train_cell, path)
-            state.update(_resume_state(run_dir, epoch, path, schedule), epoch=epoch)
-            print(f"Resuming from {path} (epoch {epoch} of {settings.num_epochs})", flush=True)
-        else:
-            print(f"no checkpoint in {checkpoints.directory} to resume from; starting from epoch 0", flush=True)
-    elif existing and writer:
+    if existing and writer and not settings.resume:
         raise RunExistsError(f"{checkpoints.directory} already holds checkpoints ({existing[-1][1].name})")
+    if settings.resume and existing:
+        if writer:
+            check_resume_options(run_dir, settings.options, settings.neutral_options)
+        found = restore_newest(train_cell, checkpoints, writer)
+        if found is None:
+            raise TrainingError(f"none of the {len(existing)} checkpoint(s) in {checkpoints.directory} can be "
+                                "restored (see the warnings above); start a new run in another --save_dir")
+        epoch, path = found
+        state.update(_resume_state(run_dir, epoch, path, schedule), epoch=epoch)
+        print(f"Resuming from {path} (epoch {epoch} of {settings.num_epochs})", flush=True)
+    elif settings.resume:
+        print(f"no checkpoint in {checkpoints.directory} to resume from; starting from epoch 0", flush=True)
+    log = RunLog(run_dir, writer)
     if writer:
         run_dir.mkdir(parents=True, exist_ok=True)
-    log = RunLog(run_dir, writer)
+        if settings.options is not None:
+            write_config(settings.options, run_dir / CONFIG_FILE)
+        log.start_at(state["epoch"])
     if state["epoch"] >= settings.num_epochs:
         log.line(f"Nothing to do: already trained {state['epoch']} of {settings.num_epochs} epochs")
         return state
@@ -223,8 +328,9 @@ def fit(train_cell, network, make_batches, steps_per_epoch, schedule, settings, 
         state["epoch"] = done
         log.record(entry)
         if writer and (done % settings.checkpoint_frequency == 0 or done == settings.num_epochs):
+            kept = sorted([epoch for epoch, _ in checkpoints.periodic()] + [done])[-settings.keep_checkpoints:]
+            _write_state(run_dir, state, schedule, set(kept))
             checkpoints.save_epoch(train_cell, done, len(losses))
-            atomic_write_text(run_dir / STATE_FILE, json.dumps(dict(state, schedule=schedule.state())) + "\n")
     # Data-parallel ranks must end with identical weights; the launchers' tests compare this line across ranks.
     checksum = sum(float(abs(p.asnumpy().astype("float64")).sum()) for p in network.trainable_params())
     print(f"rank {settings.rank} weights checksum: {checksum:.10e}", flush=True)

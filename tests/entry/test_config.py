@@ -500,7 +500,7 @@ def test_print_config_banner(data, capsys):
 def test_write_config_is_sorted_json(data, tmp_path):
     args = parse_train_args(argv(TRAIN, data))
     path = tmp_path / "run" / "config.json"
-    write_config(args, path)
+    write_config(vars(args), path)
     text = path.read_text()
     assert json.loads(text) == vars(args)
     keys = [line.split('"')[1] for line in text.splitlines() if line.startswith('    "')]
