@@ -175,3 +175,56 @@ def test_log_interval_adds_the_original_step_lines(tmp_path, interval, logged):
     lines = (tmp_path / "train_log.txt").read_text().splitlines()
     steps = [int(line.split()[3].rstrip(",")) for line in lines if line.startswith("epoch: 1 step: ")]
     assert steps == logged  # the last step is the epoch's own line, never twice
+
+
+def test_stop_between_state_and_checkpoint_resumes_with_the_checkpoint_before_and_its_best(tmp_path):
+    """train_state.json is written before each checkpoint: losing the newest checkpoint (a stop between the two
+    writes) resumes from the one before with that epoch's best score, and the logs lose their extra record."""
+    straight, straight_state = run(tmp_path / "straight", 4, ScriptedEvaluate(TOP1))
+    run(tmp_path / "resumed", 3, ScriptedEvaluate(TOP1))
+    (tmp_path / f"resumed/checkpoints/{PREFIX}-3_{STEPS}.ckpt").unlink()
+    resumed, state = run(tmp_path / "resumed", 4, ScriptedEvaluate(TOP1, first_epoch=2), resume=True)
+    assert state == straight_state == {"epoch": 4, "best_top1": 0.5, "best_epoch": 2}
+    for name, value in weights(straight).items():
+        np.testing.assert_allclose(weights(resumed)[name], value, rtol=0, atol=1e-7, err_msg=name)
+    log = [json.loads(line) for line in (tmp_path / "resumed/train_log.jsonl").read_text().splitlines()]
+    assert [entry["epoch"] for entry in log] == [1, 2, 3, 4]
+
+
+def test_corrupt_newest_checkpoint_is_set_aside_and_the_one_before_resumes(tmp_path, capsys):
+    straight, _ = run(tmp_path / "straight", 3)
+    run(tmp_path / "resumed", 3)
+    newest = tmp_path / f"resumed/checkpoints/{PREFIX}-3_{STEPS}.ckpt"
+    newest.write_bytes(b"not a checkpoint")
+    resumed, state = run(tmp_path / "resumed", 3, resume=True)
+    assert f"warning: {newest} is unreadable" in capsys.readouterr().err
+    assert newest.with_name(newest.name + ".corrupt").is_file() and state["epoch"] == 3
+    for name, value in weights(straight).items():
+        np.testing.assert_allclose(weights(resumed)[name], value, rtol=0, atol=1e-7, err_msg=name)
+
+
+def test_no_restorable_checkpoint_is_an_error(tmp_path):
+    run(tmp_path, 2)
+    for path in (tmp_path / "checkpoints").glob(f"{PREFIX}-*_*.ckpt"):
+        path.write_bytes(b"")
+    with pytest.raises(TrainingError, match="none of the 2 checkpoint"):
+        run(tmp_path, 3, resume=True)
+
+
+def test_resume_refuses_options_that_change_the_result_and_notes_the_others(tmp_path, capsys):
+    def with_options(resume, **options):
+        net, optimizer, train_cell = build()
+        settings = LoopSettings(run_dir=tmp_path, prefix=PREFIX, num_epochs=2 if resume else 1,
+                                checkpoint_frequency=1, keep_checkpoints=2, resume=resume, progress=False,
+                                options=dict({"lr": 0.1, "num_workers": 2}, **options),
+                                neutral_options=frozenset({"num_workers"}))
+        return fit(train_cell, net, make_batches, STEPS, HalvingSchedule(optimizer), settings)
+
+    with_options(False)
+    config = (tmp_path / "config.json").read_bytes()
+    with pytest.raises(TrainingError, match=r"other options than it was trained with: lr 0\.1 -> 0\.5"):
+        with_options(True, lr=0.5)
+    assert (tmp_path / "config.json").read_bytes() == config
+    assert with_options(True, num_workers=1)["epoch"] == 2
+    assert "num_workers 2 -> 1" in capsys.readouterr().out
+    assert json.loads((tmp_path / "config.json").read_text())["num_workers"] == 1

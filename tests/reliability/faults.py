@@ -21,8 +21,12 @@ from tests.helpers import REPO_ROOT
 
 
 def python_command(*args):
-    """argv running this interpreter on a repository script or module (`-m pkg.mod` as two items)."""
-    return [sys.executable, *map(str, args)]
+    """argv running this interpreter on a repository script (named relative to the repository, so the command runs
+    from any folder) or module (`-m pkg.mod` as two items; modules need cwd=REPO_ROOT)."""
+    first, *rest = map(str, args)
+    if (REPO_ROOT / first).is_file():
+        first = str(REPO_ROOT / first)
+    return [sys.executable, first, *rest]
 
 
 def _env():
