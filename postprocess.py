@@ -8,7 +8,8 @@ Batch i's logits are read from <result_path>/<dataset>_bs<mode>_<i>_0.bin (float
 padding rows of the last batch are dropped using preprocess.py's record, and the metrics are src/evaluation's, over
 exactly the real samples. The last line is the original's `eval result: top_1 X%`. --scores_path saves the per-video
 scores in eval.py's format, so `python -m src.evaluation RGB.npz FLOW.npz` fuses offline rgb and flow results.
-Exit status 1 with one `error: ...` line for missing or mis-sized files.
+Exit status 1 with one `error: ...` line for missing or mis-sized files, and for labels whose preprocessing was killed
+or failed before writing every input file (its progress records in the label folder say so).
 
 ECO-lite (the original's ECO postprocess, docs/differences.md#offline-eco-postprocess) is the same script: when
 --label_path names the labels of
@@ -26,7 +27,7 @@ import numpy as np
 
 from config import parse_postprocess_args
 from src.evaluation import EvalResult, save_scores
-from src.offline import ECO_INFO_FORMAT, I3D_INFO_FORMAT, INFO_FILE
+from src.offline import ECO_INFO_FORMAT, I3D_INFO_FORMAT, INFO_FILE, unfinished_batches
 
 
 class PostprocessError(Exception):
@@ -47,6 +48,14 @@ def read_record(label_path):
         raise PostprocessError(f"{info_path}: unreadable ({error})") from None
     if info.get("format") not in (I3D_INFO_FORMAT, ECO_INFO_FORMAT):
         raise PostprocessError(f"{info_path}: not a record of this preprocess.py (format {info.get('format')!r})")
+    unfinished = unfinished_batches(info, folder)
+    if unfinished:
+        writer = "get_310_eval_dataset.py" if info["format"] == ECO_INFO_FORMAT else "preprocess.py"
+        names = ", ".join(info["data_files"][batch - 1] for batch in unfinished[:3])
+        raise PostprocessError(f"{info_path}: that preprocessing did not finish: {len(unfinished)} of "
+                               f"{info['num_batches']} input file(s) not recorded as written ({names}"
+                               f"{', ...' if len(unfinished) > 3 else ''}); rerun {writer} with the same options "
+                               "(it resumes and completes the record), then the inference app, then this")
     label_file = label_path if label_path.is_file() else folder / info["label_file"]
     return info, label_file
 

@@ -13,7 +13,10 @@ Output under --save_dir (the original's layout and names):
     label/<dataset>/<mode>/preprocess_info.json   sample count, last batch size, input shape, files, keys, classes
 The last batch is padded to the full size by repeating its last clip, so every file fits the model; the record keeps
 the real count. Every file is written under a temporary name and renamed when complete. A rerun with the same options
-skips the batches already written (resume); other options or stray .bin files are refused, never deleted.
+skips the batches already written (resume), so a run killed at any moment (kill -9 too) and rerun leaves the files of
+an uninterrupted one; other options or stray .bin files are refused, never deleted. A second run on the same output
+is refused while one runs; a full or read-only disk ends the run with one `error:` line (exit status 1) and no partial
+file, and postprocess.py refuses the labels of a run that did not finish.
 With --distributed=True and RANK_SIZE processes, process RANK_ID writes batches RANK_ID + k * RANK_SIZE (its own
 files and its own progress record only); process 0 also writes the labels and the record.
 """
@@ -24,6 +27,7 @@ import numpy as np
 
 from config import parse_preprocess_args
 from src.cli import print_config
+from src.data.atomic import describe_os_error
 from src.evaluation import EVAL_ERRORS
 from src.i3d.recipe import STREAM_CHANNELS, build_eval_source
 from src.offline import I3D_INFO_FORMAT, PreprocessError, batch_layout, write_offline_files
@@ -87,6 +91,9 @@ def main(argv=None):
         preprocess(args)
     except (PreprocessError,) + EVAL_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # reading the data; write errors are PreprocessErrors
+        print(f"error: {describe_os_error(error)}", file=sys.stderr)
         return 1
     return 0
 

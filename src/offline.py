@@ -2,19 +2,25 @@
 as raw float32 batches (one model input per .bin, the last batch padded by repeating its last clip), the labels as one
 int32 (num_batches, batch_size) .npy (-1 marks padding, no pickle) and a JSON record of what was written. Every file
 is written under a temporary name and renamed when complete; a rerun with the same record skips finished batches
-(resume); a record of other options, or .bin files the run would not write, are refused and never deleted.
+(resume), so a run killed at any moment and rerun ends with the files of an uninterrupted one; a record of other
+options, or .bin files the run would not write, are refused and never deleted. One run at a time writes a label
+folder (one per process with --distributed; src/data/locking.py). Each process's progress record lists the batches it
+finished: postprocess.py refuses labels whose preprocessing did not finish (unfinished_batches).
 See docs/offline_inference.md.
 """
 import hashlib
+import io
 import json
 import math
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from src.data.atomic import atomic_write_text, partial_path
+from src.data.atomic import atomic_write_text, describe_os_error, partial_path
+from src.data.locking import FolderLockedError, folder_lock
 from src.data.pipeline import iterate_batches
 
 INFO_FILE = "preprocess_info.json"
@@ -67,26 +73,68 @@ def progress_path(label_dir, rank_id, rank_size):
     return label_dir / f".progress_rank{rank_id}of{rank_size}.json"
 
 
-def finished_batches(info, data_dir, label_dir, path_keys=()):
-    """Batches (1-based) any earlier run with the same fingerprint recorded as finished, whose file is complete."""
-    digest, done = fingerprint(info, path_keys), set()
+def _recorded_batches(info, label_dir, path_keys=None):
+    """Batches the progress records in label_dir list as finished for `info`'s options; path_keys None: the keys
+    each record names (a record without them counts as another run's)."""
+    done = set()
     for path in label_dir.glob(".progress_rank*.json"):
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if record.get("fingerprint") == digest:
+        keys = record.get("path_keys", ()) if path_keys is None else path_keys
+        if record.get("fingerprint") == fingerprint(info, keys):
             done.update(int(batch) for batch in record.get("batches", []))
-    return {batch for batch in done if 1 <= batch <= info["num_batches"]
+    return done
+
+
+def finished_batches(info, data_dir, label_dir, path_keys=()):
+    """Batches (1-based) any earlier run with the same fingerprint recorded as finished, whose file is complete."""
+    return {batch for batch in _recorded_batches(info, label_dir, path_keys) if 1 <= batch <= info["num_batches"]
             and (data_dir / info["data_files"][batch - 1]).is_file()
             and (data_dir / info["data_files"][batch - 1]).stat().st_size == info["bin_bytes"]}
 
 
-def write_bin(path, clips):
+def unfinished_batches(info, label_dir):
+    """Batches (1-based) of the record `info` that no process recorded as written: the preprocessing that wrote the
+    labels was killed or failed before them (the .bin files themselves may be on another machine by now)."""
+    done = _recorded_batches(info, label_dir)
+    return [batch for batch in range(1, info["num_batches"] + 1) if batch not in done]
+
+
+def _write_partial_then_rename(path, data):
+    """Write bytes under the partial name, then rename; a failed write leaves no partial file and raises the real
+    OSError naming `path` (ndarray.tofile's carries no errno, a failed write() no file name)."""
     partial = partial_path(path)
-    with open(partial, "wb") as handle:
-        clips.tofile(handle)
-    os.replace(partial, path)
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(data)
+        os.replace(partial, path)
+    except OSError as error:
+        _discard(partial)
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    except BaseException:
+        _discard(partial)
+        raise
+
+
+def _write_text(path, text):
+    """atomic_write_text, its OSError naming `path` (not its temporary, and not nothing as a failed close())."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
+
+
+def _discard(path):
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # a read-only disk: there is nothing to remove
+        pass
+
+
+def write_bin(path, clips):
+    _write_partial_then_rename(path, memoryview(np.ascontiguousarray(clips)).cast("B"))
 
 
 def write_labels(info, labels, label_dir):
@@ -94,11 +142,10 @@ def write_labels(info, labels, label_dir):
     padded = np.full((info["num_batches"], info["batch_size"]), PAD_LABEL, dtype=np.int32)
     padded.reshape(-1)[:info["num_samples"]] = labels
     target = label_dir / info["label_file"]
-    partial = partial_path(target)
-    with open(partial, "wb") as handle:
-        np.save(handle, padded)
-    os.replace(partial, target)
-    atomic_write_text(label_dir / INFO_FILE, json.dumps(info, indent=1) + "\n")
+    encoded = io.BytesIO()
+    np.save(encoded, padded)
+    _write_partial_then_rename(target, encoded.getvalue())
+    _write_text(label_dir / INFO_FILE, json.dumps(info, indent=1) + "\n")
     return target
 
 
@@ -116,22 +163,60 @@ def write_offline_files(source, info, data_dir, label_dir, num_workers=2, rank_i
                         path_keys=(), rerun_hint="pass another --save_dir"):
     """Write `source`'s clips and labels as `info` describes (info: num_samples, batch_size, num_batches,
     last_batch_size, bin_bytes, data_files, label_file); process `rank_id` of `rank_size` writes batches
-    rank_id + 1 + k * rank_size, process 0 also the labels and the record. Returns (written, already complete)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    label_dir.mkdir(parents=True, exist_ok=True)
+    rank_id + 1 + k * rank_size, process 0 also the labels and the record. Returns (written, already complete).
+    Another live run on the same folders, and a disk error (full, read-only), raise PreprocessError."""
+    lock_folder = label_dir if rank_size == 1 else label_dir / f".rank{rank_id}of{rank_size}"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        label_dir.mkdir(parents=True, exist_ok=True)
+        with folder_lock(lock_folder, "this preprocessing output"):
+            return _write_locked(source, info, data_dir, label_dir, num_workers, rank_id, rank_size, progress,
+                                 path_keys, rerun_hint)
+    except FolderLockedError as error:
+        raise PreprocessError(str(error)) from None
+    except OSError as error:
+        raise PreprocessError(describe_os_error(error)) from None
+
+
+def _remove_stale_partials(info, data_dir, label_dir, rank_id, mine, record):
+    """Temporary files a killed run of this process left (each is rebuilt whole): its batches' partial .bin files,
+    its progress record's and, for process 0, the labels' and the record's."""
+    stale = [partial_path(data_dir / info["data_files"][batch - 1]) for batch in mine]
+    stale += label_dir.glob(f".{record.stem}.*.partial{record.suffix}")
+    if rank_id == 0:
+        stale.append(partial_path(label_dir / info["label_file"]))
+        stale += label_dir.glob(f".{Path(INFO_FILE).stem}.*.partial{Path(INFO_FILE).suffix}")
+    for path in stale:
+        path.unlink(missing_ok=True)
+
+
+def _write_locked(source, info, data_dir, label_dir, num_workers, rank_id, rank_size, progress, path_keys,
+                  rerun_hint):
     check_output(info, data_dir, label_dir, path_keys, rerun_hint)
+    mine = range(rank_id + 1, info["num_batches"] + 1, rank_size)
+    record = progress_path(label_dir, rank_id, rank_size)
+    _remove_stale_partials(info, data_dir, label_dir, rank_id, mine, record)
     if rank_id == 0:
         label_file = write_labels(info, source.labels, label_dir)
         print(f"labels: {label_file} ({info['num_samples']} samples; last batch {info['last_batch_size']} of "
               f"{info['batch_size']}, padded)", flush=True)
-    mine = range(rank_id + 1, info["num_batches"] + 1, rank_size)
     done = finished_batches(info, data_dir, label_dir, path_keys)
     todo = [batch for batch in mine if batch not in done]
-    record = progress_path(label_dir, rank_id, rank_size)
     recorded = sorted(set(mine) & done)
     digest = fingerprint(info, path_keys)
-    for batch in tqdm(todo, unit="file", disable=not (progress and sys.stderr.isatty()), leave=False):
-        write_bin(data_dir / info["data_files"][batch - 1], load_batch(source, info, batch, num_workers))
-        recorded.append(batch)
-        atomic_write_text(record, json.dumps({"fingerprint": digest, "batches": sorted(recorded)}) + "\n")
+
+    def save_record():
+        _write_text(record, json.dumps({"fingerprint": digest, "path_keys": list(path_keys),
+                                        "batches": sorted(recorded)}) + "\n")
+
+    try:
+        for batch in tqdm(todo, unit="file", disable=not (progress and sys.stderr.isatty()), leave=False):
+            write_bin(data_dir / info["data_files"][batch - 1], load_batch(source, info, batch, num_workers))
+            recorded.append(batch)
+            save_record()
+        if not todo:
+            save_record()  # names the path keys postprocess.py needs, also in a record an older version wrote
+    except OSError as error:
+        raise PreprocessError(f"{describe_os_error(error)}; {len(recorded)} of this process's {len(mine)} file(s) "
+                              "complete: rerun with the same options when fixed to write the rest") from None
     return len(todo), len(mine) - len(todo)

@@ -36,8 +36,13 @@ def count_i3d_frames(video_dir):
         present = flow_x
     else:
         present = rgb
+    return _contiguous_count(video_dir, present, "image_NNNNN.jpg")
+
+
+def _contiguous_count(video_dir, present, names):
+    """max(present) when the frame indices `present` are exactly 1..max, else FrameFolderError naming the folder."""
     if not present:
-        raise FrameFolderError(f"{video_dir}: no image_NNNNN.jpg frames")
+        raise FrameFolderError(f"{video_dir}: no {names} frames")
     count = max(present)
     missing = sorted(set(range(1, count + 1)) - present)
     if missing:
@@ -45,9 +50,17 @@ def count_i3d_frames(video_dir):
     return count
 
 
-def count_prefixed_frames(video_dir, prefix):
-    """Number of files starting with `prefix` (ECO lists count frames this way)."""
-    return sum(1 for entry in Path(video_dir).iterdir() if entry.name.startswith(prefix))
+def count_numbered_frames(video_dir, prefix):
+    """Number of `<prefix><number>.<ext>` frames (ECO-lite's img_000001.jpg ...), checking that 1..n are all present.
+
+    ECO lists give only the count and the loader reads frames 1..n by name, so a gap would crash training whenever
+    the missing frame is drawn; it is an error here instead.
+    """
+    video_dir = Path(video_dir)
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)\.[A-Za-z]+$")
+    present = {int(match.group(1)) for match in map(pattern.match, (entry.name for entry in video_dir.iterdir()))
+               if match}
+    return _contiguous_count(video_dir, present, f"{prefix}<number>")
 
 
 def read_n_frames(video_dir):

@@ -65,8 +65,16 @@ def resize_short_side(image, size):
 
 
 def write_jpeg(path, image, quality=95):
-    if not cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
-        raise OSError(f"{path}: could not write JPEG")
+    """Encode in memory and write the bytes with Python: cv2.imwrite only returns False, while this raises the real
+    OSError (errno and path: a full or read-only disk) for src.data.atomic.describe_os_error to explain."""
+    encoded, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not encoded:
+        raise ValueError(f"{path}: OpenCV could not encode this image as JPEG (shape {image.shape})")
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data.tobytes())
+    except OSError as error:  # a failed write() or close() names no file
+        raise OSError(error.errno, error.strerror, str(path)) from None
 
 
 def read_image(path, grayscale=False):

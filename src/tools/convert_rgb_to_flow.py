@@ -8,6 +8,8 @@ TV-L1 with default parameters, clipped to +-20 px and mapped linearly to 0..255 
 Pairing: flow image k is the motion from RGB frame k to frame k+1, so a video of N frames gets N-1 flow
 images. --seed_pairing reproduces the original tool instead (image 1 = frame 1 -> 1, i.e. zero; image k
 = frame k-1 -> k; N images).
+Finished videos are skipped on a rerun (a folder whose x/y images are not numbered 1..n without a gap, or whose n
+does not fit the rgb frames, is rebuilt); a second run on the same output root is refused while one runs.
 """
 import functools
 import sys
@@ -18,7 +20,7 @@ if __package__ in (None, ""):
 
 from src.cli import Parser  # noqa: E402
 from src.data.flow import FLOW_BOUND, quantize_flow, tvl1_estimator, video_flow  # noqa: E402
-from src.data.frames import I3D_FLOW_TEMPLATES, I3D_RGB_TEMPLATE, count_i3d_frames  # noqa: E402
+from src.data.frames import I3D_FLOW_TEMPLATES, I3D_RGB_TEMPLATE, FrameFolderError, count_i3d_frames  # noqa: E402
 from src.data.video_io import read_image, write_jpeg  # noqa: E402
 from src.tools.jobs import Job, parse_job_arguments, run_and_report  # noqa: E402
 
@@ -49,6 +51,19 @@ def compute_flow(job, partial, bound=FLOW_BOUND, quality=95, seed_pairing=False)
         write_jpeg(partial / y_template.format(index), encoded[..., 1], quality)
 
 
+def incomplete_flow(job, seed_pairing=False):
+    """Why the existing flow folder `job.target` is not complete, or None: its x and y images must be numbered 1..n
+    without a gap, n fitting the rgb folder's frame count (N - 1, or N with --seed_pairing)."""
+    try:
+        found = count_i3d_frames(job.target)
+        expected = count_i3d_frames(job.source) - (0 if seed_pairing else 1)
+    except (FrameFolderError, OSError) as error:
+        return str(error)
+    if found != expected:
+        return f"{job.target}: {found} flow image pairs, expected {expected} for the frames of {job.source}"
+    return None
+
+
 def parse_args(argv=None):
     parser = Parser(description=__doc__)
     parser.add_argument("--rgb_path", required=True, help="root of <class>/<video>/image_%%05d.jpg folders")
@@ -72,7 +87,8 @@ def main(argv=None):
                 target=Path(args.flow_path) / class_name / video_dir.name) for class_name, video_dir in folders]
     work = functools.partial(compute_flow, bound=args.bound, quality=args.jpeg_quality,
                              seed_pairing=args.seed_pairing)
-    return run_and_report("convert_rgb_to_flow", jobs, work, args)
+    verify = functools.partial(incomplete_flow, seed_pairing=args.seed_pairing)
+    return run_and_report("convert_rgb_to_flow", jobs, work, args, output_root=args.flow_path, verify=verify)
 
 
 if __name__ == "__main__":

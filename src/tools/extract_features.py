@@ -11,11 +11,15 @@ annotation, OUT/<name>.npy from a list, float32 of shape (windows, 1024), or (10
 --window frames every --stride frames covering the video (--clips center: the evaluation's centre window only),
 transformed as in evaluation (--spatial_size). Finished videos are skipped on a rerun (each file is written under a
 temporary name, then renamed); a progress bar shows on a terminal; a summary ends the run, exit status 1 if any video
-failed. Runs in this process (one network), videos one after the other, clip loading in --num_workers threads.
+failed; a full or read-only disk stops the run at its first failed write (one `error:` line, no partial file). A
+second run on the same --out_dir is refused while one runs; a run killed at any moment and rerun ends with the files
+of an uninterrupted one. Runs in this process (one network), videos one after the other, clip loading in
+--num_workers threads.
 rgb without --checkpoint_path uses DeepMind's Kinetics-400 weights (src/i3d/pretrained.py), converted once into a
 cache folder.
 """
 import functools
+import io
 import sys
 from pathlib import Path
 
@@ -28,8 +32,10 @@ import numpy as np  # noqa: E402
 from src.cli import (CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target, non_negative_int,  # noqa: E402
                      positive_int)
 from src.data.annotations import SUBSETS, AnnotationError  # noqa: E402
+from src.data.atomic import describe_os_error  # noqa: E402
 from src.data.frames import FrameFolderError, count_i3d_frames  # noqa: E402
 from src.data.i3d_dataset import MODES, I3DClipDataset, i3d_transforms  # noqa: E402
+from src.data.locking import FolderLockedError, folder_lock  # noqa: E402
 from src.data.pipeline import FrameClipSource  # noqa: E402
 from src.data.video_io import VIDEO_EXTENSIONS  # noqa: E402
 from src.i3d.pretrained import KINETICS400, converted_kinetics400_checkpoint  # noqa: E402
@@ -159,8 +165,10 @@ def video_features(job, partial, predict, args, folder_clips):
     features = predict_logits(predict, WindowSource(load, windows), args.batch_size, args.num_workers)
     if args.pool == "video":
         features = features.mean(axis=0)
+    encoded = io.BytesIO()  # np.save to a real file writes with tofile, whose OSError on a full disk has no errno
+    np.save(encoded, features.astype(np.float32))
     with open(partial, "wb") as handle:
-        np.save(handle, features.astype(np.float32))
+        handle.write(encoded.getvalue())
 
 
 def feature_predictor(args):
@@ -177,10 +185,24 @@ def feature_predictor(args):
 
 
 def main(argv=None):
+    """One run at a time per --out_dir (a second is refused naming the first); a disk error that is not one video's
+    (the output folder cannot be created) is one `error:` line."""
+    args = parse_args(argv)
+    try:
+        with folder_lock(args.out_dir, "this feature folder"):
+            return extract(args)
+    except FolderLockedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {describe_os_error(error)}", file=sys.stderr)
+        return 1
+
+
+def extract(args):
     from src.i3d import CheckpointError
     from src.runtime import init_context
 
-    args = parse_args(argv)
     init_context(args.device_target or detect_device_target(), args.context)
     try:
         jobs = listed_jobs(args.list, args.out_dir) if args.list else annotated_jobs(args)

@@ -3,7 +3,8 @@
     python ./src/extract_frames.py --video_src_path /path/to/UCF-101 --image_save_path /path/to/ucf101_images
 
 Frames keep their native resolution unless --size sets the short side. Finished videos are skipped
-on a rerun.
+on a rerun (a folder whose frames are not numbered 1..n without a gap is rebuilt); a second run on the same
+output root is refused while one runs.
 """
 import functools
 import sys
@@ -13,9 +14,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from src.cli import Parser  # noqa: E402
-from src.data.frames import ECO_RGB_TEMPLATE  # noqa: E402
+from src.data.frames import ECO_RGB_TEMPLATE, count_numbered_frames  # noqa: E402
 from src.tools.jobs import parse_job_arguments, run_and_report  # noqa: E402
-from src.tools.video_frames import InputError, extract_frames, find_videos, frame_jobs  # noqa: E402
+from src.tools.video_frames import (InputError, extract_frames, find_videos, frame_jobs,  # noqa: E402
+                                    incomplete_frames)
 
 
 def parse_args(argv=None):
@@ -38,7 +40,9 @@ def main(argv=None):
         sys.exit(f"error: {error}")
     work = functools.partial(extract_frames, template=ECO_RGB_TEMPLATE, short_side=args.size,
                              quality=args.jpeg_quality, allow_truncated=args.allow_truncated)
-    return run_and_report("extract_frames", jobs, work, args)
+    prefix = ECO_RGB_TEMPLATE.partition("{")[0]
+    verify = functools.partial(incomplete_frames, count_frames=functools.partial(count_numbered_frames, prefix=prefix))
+    return run_and_report("extract_frames", jobs, work, args, output_root=args.image_save_path, verify=verify)
 
 
 if __name__ == "__main__":

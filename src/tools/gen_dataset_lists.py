@@ -6,6 +6,8 @@ Reads the split files from --splits_path (default `data/<dataset>_splits`: class
 testlist0k.txt for ucf101; `<class>_test_split<k>.txt` for hmdb51) and writes
 `<out_list_path>/<dataset>_rgb_{train,val}_split_<k>.txt`, one line per video:
 `<frame_path>/<video> <number of frames> <label>` (label 0-based). Lines are shuffled with --seed.
+A listed video whose frame folder is missing, empty or has a gap in its frame numbers is an error naming it (exit
+status 1, that split's lists are not written), or with --skip_missing left out with a warning.
 """
 import random
 import sys
@@ -16,8 +18,8 @@ if __package__ in (None, ""):
 
 from src.cli import Parser  # noqa: E402
 from src.data.annotations import AnnotationError, format_list_line, hmdb51_split, ucf101_split, video_key  # noqa: E402
-from src.data.atomic import atomic_write_text  # noqa: E402
-from src.data.frames import count_prefixed_frames  # noqa: E402
+from src.data.atomic import atomic_write_text, describe_os_error  # noqa: E402
+from src.data.frames import FrameFolderError, count_numbered_frames  # noqa: E402
 from src.tools.jobs import report_problems  # noqa: E402
 
 READERS = {"ucf101": ucf101_split, "hmdb51": hmdb51_split}
@@ -35,30 +37,31 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed for shuffling the lines")
     parser.add_argument("--no_shuffle", dest="shuffle", action="store_false", help="keep the split-file order")
     parser.add_argument("--skip_missing", action="store_true",
-                        help="leave out (with a warning) listed videos without frames")
+                        help="leave out (with a warning) listed videos without complete frames")
     return parser.parse_args(argv)
 
 
 def list_lines(frame_path, labels, entries, prefix):
-    """{subset: [line]} plus [(video, problem)] for listed videos that have no frames."""
+    """{subset: [line]} plus [(video, problem)] for listed videos whose frames are missing, or not numbered 1..n
+    without a gap (the loader reads frames 1..n by name, so training would crash on the missing one)."""
     index = {name: position for position, name in enumerate(labels)}
     lines, problems = {"training": [], "validation": []}, []
     for class_name, file_name, subset in entries:
         folder = Path(frame_path) / video_key(file_name)
-        count = count_prefixed_frames(folder, prefix) if folder.is_dir() else 0
-        if count == 0:
-            state = "has no " + prefix + "* frames" if folder.is_dir() else "is missing"
-            problems.append((f"{class_name}/{file_name}", f"frame folder {folder} {state}"))
+        if not folder.is_dir():
+            problems.append((f"{class_name}/{file_name}", f"frame folder {folder} is missing"))
+            continue
+        try:
+            count = count_numbered_frames(folder, prefix)
+        except FrameFolderError as error:
+            problems.append((f"{class_name}/{file_name}", f"frame folder {error}"))
             continue
         lines[subset].append(format_list_line(folder, count, index[class_name]))
     return lines, problems
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    splits_path = Path(args.splits_path or f"data/{args.dataset}_splits")
-    if not Path(args.frame_path).is_dir():
-        sys.exit(f"error: {args.frame_path}: frame folder not found")
+def write_lists(args, splits_path):
+    """Every split's list files; returns the exit code (1 when a split has unusable videos)."""
     exit_code = 0
     for split in range(1, args.num_split + 1):
         try:
@@ -73,10 +76,24 @@ def main(argv=None):
             if args.shuffle:
                 random.Random(f"{args.seed}-{split}-{subset}").shuffle(subset_lines)
             destination = Path(args.out_list_path) / LIST_NAMES[subset].format(args.dataset, split)
-            atomic_write_text(destination, "".join(line + "\n" for line in subset_lines))
+            try:
+                atomic_write_text(destination, "".join(line + "\n" for line in subset_lines))
+            except OSError as error:  # name the list file, not its temporary (or nothing: a failed close())
+                raise OSError(error.errno, error.strerror, str(destination)) from None
             print(f"[gen_dataset_lists] split {split}: {len(subset_lines)} {subset} videos -> {destination}",
                   file=sys.stderr)
     return exit_code
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    splits_path = Path(args.splits_path or f"data/{args.dataset}_splits")
+    if not Path(args.frame_path).is_dir():
+        sys.exit(f"error: {args.frame_path}: frame folder not found")
+    try:
+        return write_lists(args, splits_path)
+    except OSError as error:  # a full or read-only --out_list_path
+        sys.exit(f"error: {describe_os_error(error)}")
 
 
 if __name__ == "__main__":

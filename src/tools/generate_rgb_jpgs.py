@@ -4,7 +4,8 @@
     python -m src.tools.generate_rgb_jpgs VIDEOS FRAMES ucf101 --size 256         (from the repo root)
 
 Frames are decoded with OpenCV, the short side is scaled to --size (default 256; the original used 240) and
-written as JPEG (--jpeg_quality). Finished videos are skipped on a rerun.
+written as JPEG (--jpeg_quality). Finished videos are skipped on a rerun (a folder whose frames are not
+numbered 1..n without a gap is rebuilt); a second run on the same output root is refused while one runs.
 """
 import functools
 import sys
@@ -14,9 +15,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from src.cli import Parser  # noqa: E402
-from src.data.frames import I3D_RGB_TEMPLATE  # noqa: E402
+from src.data.frames import I3D_RGB_TEMPLATE, count_i3d_frames  # noqa: E402
 from src.tools.jobs import parse_job_arguments, run_and_report  # noqa: E402
-from src.tools.video_frames import InputError, extract_frames, find_videos, frame_jobs  # noqa: E402
+from src.tools.video_frames import (InputError, extract_frames, find_videos, frame_jobs,  # noqa: E402
+                                    incomplete_frames)
 
 DATASET_EXTENSIONS = {"kinetics": (".mp4",), "mit": (".mp4",), "activitynet": (".mp4",),
                       "ucf101": (".avi",), "hmdb51": (".avi",)}
@@ -44,7 +46,8 @@ def main(argv=None):
         sys.exit(f"error: {error}")
     work = functools.partial(extract_frames, template=I3D_RGB_TEMPLATE, short_side=args.size, fps=args.fps,
                              quality=args.jpeg_quality, allow_truncated=args.allow_truncated)
-    return run_and_report("generate_rgb_jpgs", jobs, work, args)
+    verify = functools.partial(incomplete_frames, count_frames=count_i3d_frames)
+    return run_and_report("generate_rgb_jpgs", jobs, work, args, output_root=args.dst_path, verify=verify)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Video-to-JPEG work shared by the I3D (`generate_rgb_jpgs`) and ECO-lite (`extract_frames`) tools."""
 from pathlib import Path
 
+from src.data.frames import FrameFolderError
 from src.data.video_io import VIDEO_EXTENSIONS, read_video, resample_frames, resize_short_side, write_jpeg
 from src.tools.jobs import Job
 
@@ -42,3 +43,16 @@ def extract_frames(job, partial, template, short_side=0, fps=-1.0, quality=95, a
     partial.mkdir(parents=True)
     for index, frame in enumerate(resample_frames(frames, source_fps, fps), start=1):
         write_jpeg(partial / template.format(index), resize_short_side(frame, short_side), quality)
+
+
+def incomplete_frames(job, count_frames):
+    """Why the existing frame folder `job.target` is not complete (frames not numbered 1..n without a gap), or None.
+
+    `count_frames` is the layout's counter (count_i3d_frames, or count_numbered_frames with the prefix). A folder
+    a killed run or an older version left behind is then rebuilt rather than trusted.
+    """
+    try:
+        count_frames(job.target)
+    except (FrameFolderError, OSError) as error:
+        return str(error)
+    return None

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,10 +15,16 @@ from src.data.annotations import load_annotation, read_list_file
 from src.data.flow import dequantize_flow, quantize_flow, tvl1_estimator, video_flow
 from src.tools import (convert_rgb_to_flow, extract_frames, gen_dataset_lists, generate_n_frames,
                        generate_rgb_jpgs, hmdb51_json, make_sample_dataset, ucf101_json)
+from src.data.locking import LOCK_NAME
 from tests.helpers import REPO_ROOT, run_cli, tree_bytes
 
 QUIET = ["--workers", "1", "--no-progress"]
 NUM_FRAMES = 8
+
+
+def outputs(root):
+    """tree_bytes without the lock files (their text names the last run)."""
+    return {name: data for name, data in tree_bytes(root).items() if Path(name).name != LOCK_NAME}
 
 
 @pytest.fixture(scope="module")
@@ -145,9 +152,9 @@ def test_parallel_and_sharded_runs_equal_a_serial_run(prepared, tmp_path):
     for shard_id in (0, 1):
         convert_rgb_to_flow.main(["--rgb_path", rgb, "--flow_path", str(tmp_path / f"shard{shard_id}"),
                                   "--num_shards", "2", "--shard_id", str(shard_id), *QUIET])
-    serial = {k: v for k, v in tree_bytes(prepared / "flow/ucf101/jpg").items() if not k.endswith("n_frames")}
-    assert tree_bytes(tmp_path / "parallel") == serial
-    shard0, shard1 = tree_bytes(tmp_path / "shard0"), tree_bytes(tmp_path / "shard1")
+    serial = {k: v for k, v in outputs(prepared / "flow/ucf101/jpg").items() if not k.endswith("n_frames")}
+    assert outputs(tmp_path / "parallel") == serial
+    shard0, shard1 = outputs(tmp_path / "shard0"), outputs(tmp_path / "shard1")
     assert shard0 and shard1 and not set(shard0) & set(shard1)
     assert {**shard0, **shard1} == serial
 
@@ -164,12 +171,12 @@ def test_interrupted_run_resumes_to_the_same_result(prepared, tmp_path):
     process.wait()
     finished = [p for p in out.glob("*/*") if not p.name.startswith(".")]
     assert 2 <= len(finished) < 9, "the run should have been stopped part-way"
-    reference = {k: v for k, v in tree_bytes(prepared / "flow/ucf101/jpg").items() if not k.endswith("n_frames")}
+    reference = {k: v for k, v in outputs(prepared / "flow/ucf101/jpg").items() if not k.endswith("n_frames")}
     for folder in finished:  # whatever looks finished is complete
         prefix = str(folder.relative_to(out)) + "/"
-        assert {k: v for k, v in tree_bytes(out).items() if k.startswith(prefix)} == \
+        assert {k: v for k, v in outputs(out).items() if k.startswith(prefix)} == \
             {k: v for k, v in reference.items() if k.startswith(prefix)}
     result = run_cli(command[1:])
     assert f"skipped {len(finished)}" in result.stderr
-    assert tree_bytes(out) == reference
+    assert outputs(out) == reference
     assert not list(out.rglob(".*partial"))
