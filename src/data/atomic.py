@@ -24,6 +24,10 @@ def atomic_output(path):
     try:
         yield Path(temporary)
         os.replace(temporary, path)
+    except OSError as error:
+        if error.filename not in (None, temporary):
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from None  # the user knows the final name, not ours
     finally:
         Path(temporary).unlink(missing_ok=True)
 
