@@ -8,10 +8,13 @@ initialisation as the original did; the head is xavier_uniform with a zero bias.
 """
 from mindspore import nn, ops
 
+from src.layers import SeededDropout
+
 BN_EPS = 1e-5
 # PyTorch convention (weight of the new batch), as the original's MindSpore momentum 0.9.
 BN_MOMENTUM = 0.1
-# The original's `dropout` flag (0.7) is a keep probability: Dropout(p = 1 - 0.7).
+# The original's `dropout` flag (0.7) is a keep probability: Dropout(p = 1 - 0.7). SeededDropout (src/layers.py)
+# keys its masks by (seed, step), so a run and its resumed continuation draw the same ones.
 DROPOUT_KEEP_PROB = 0.7
 NUM_SEGMENTS = 4
 FEATURE_CHANNELS = 512
@@ -209,7 +212,7 @@ class ECOLite(nn.Cell):
         self.num_classes = num_classes
         self.num_segments = num_segments
         self.base_model = ECOBackbone(num_segments, bn_momentum)
-        self.dropout = nn.Dropout(p=1.0 - dropout_keep_prob)
+        self.dropout = SeededDropout(p=1.0 - dropout_keep_prob)
         self.new_fc = new_head(num_classes)
 
     def replace_head(self, num_classes):

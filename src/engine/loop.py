@@ -24,6 +24,7 @@ from src.cli import write_config
 from src.data.atomic import atomic_write_text
 from src.data.locking import folder_lock
 from src.engine.checkpoint_io import save_checkpoint
+from src.layers import set_dropout_step
 
 STATE_FILE = "train_state.json"
 CONFIG_FILE = "config.json"
@@ -298,6 +299,8 @@ def _train(train_cell, network, make_batches, steps_per_epoch, schedule, setting
                    disable=not show_progress, dynamic_ncols=True, leave=False)
         with bar:
             for clips, labels, *_ in make_batches(epoch):
+                # Dropout masks keyed by (seed, global step, rank): a resumed run draws the uninterrupted run's.
+                set_dropout_step(epoch * steps_per_epoch + len(losses), settings.rank)
                 loss = float(train_cell(ms.Tensor(clips), ms.Tensor(labels)).asnumpy())
                 if not math.isfinite(loss):
                     raise TrainingError(f"loss became {loss} at epoch {epoch + 1} step {len(losses) + 1}; "

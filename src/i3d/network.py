@@ -13,6 +13,8 @@ gives std sqrt(2/num_classes) weights, i.e. logits several times larger for smal
 from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal
 
+from src.layers import SeededDropout
+
 BN_EPS = 1e-3
 # BatchNorm momentum in PyTorch's convention (weight of the new batch), as piergiaj's 0.01. MindSpore's momentum is
 # the weight of the old running value, so layers get 1 - this. Training from scratch on little data wants a faster
@@ -120,7 +122,7 @@ class I3DHead(nn.Cell):
     def __init__(self, in_channels, num_classes, dropout_keep_prob):
         super().__init__()
         self.window = HEAD_WINDOW  # an attribute, not a global: AMP O1 rewrites construct without module globals
-        self.dropout = nn.Dropout(p=1.0 - dropout_keep_prob)
+        self.dropout = SeededDropout(p=1.0 - dropout_keep_prob)
         self.conv3d = nn.Conv3d(in_channels, num_classes, 1, has_bias=True,
                                 weight_init=HeNormal(mode="fan_in", nonlinearity="linear"), bias_init="zeros")
 
