@@ -1,5 +1,6 @@
 """Write-then-rename helpers, so an interrupted run never leaves a half-written file that looks done."""
 import errno
+import glob
 import os
 import shutil
 import tempfile
@@ -30,6 +31,15 @@ def atomic_output(path):
         raise OSError(error.errno, error.strerror, str(path)) from None  # the user knows the final name, not ours
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(path):
+    """Remove the temporary files atomic_output (and MindSpore's checkpoint writer beside it) left for `path` when a
+    run was killed mid-write. Only for a caller that owns `path` exclusively (e.g. holds the folder's lock)."""
+    path = Path(path)
+    if path.parent.is_dir():
+        for stale in path.parent.glob(f".{glob.escape(path.stem)}.*.partial*"):
+            remove_path(stale)
 
 
 def atomic_write_text(path, text):

@@ -9,6 +9,7 @@ Checkpoints are `<prefix>-<epoch>_<steps>.ckpt` (network + optimizer state), wri
 renamed; only the newest `keep` are kept, plus the best-validation-top-1 network (`<prefix>-best.ckpt` unless
 settings.best_path says otherwise). Only rank 0 writes.
 """
+import glob
 import json
 import math
 import re
@@ -21,7 +22,7 @@ import mindspore as ms
 from tqdm import tqdm
 
 from src.cli import write_config
-from src.data.atomic import atomic_write_text
+from src.data.atomic import atomic_write_text, remove_stale_temporaries
 from src.data.locking import folder_lock
 from src.engine.checkpoint_io import save_checkpoint
 from src.layers import set_dropout_step
@@ -107,6 +108,12 @@ class CheckpointManager:
     @property
     def best_path(self):
         return self.directory / f"{self.prefix}-best.ckpt"
+
+    def remove_stale_temporaries(self):
+        """What a run killed while saving left behind (the lock holder owns the folder, so none is in use)."""
+        if self.directory.is_dir():
+            for stale in self.directory.glob(f".{glob.escape(self.prefix)}-*.partial*"):
+                stale.unlink()
 
     def save_epoch(self, cell, epoch, steps):
         save_checkpoint(cell, self.directory / f"{self.prefix}-{epoch}_{steps}.ckpt")
@@ -283,6 +290,9 @@ def _train(train_cell, network, make_batches, steps_per_epoch, schedule, setting
     log = RunLog(run_dir, writer)
     if writer:
         run_dir.mkdir(parents=True, exist_ok=True)
+        for final in (best_path, run_dir / STATE_FILE, run_dir / CONFIG_FILE, log.json_path):
+            remove_stale_temporaries(final)
+        checkpoints.remove_stale_temporaries()
         if settings.options is not None:
             write_config(settings.options, run_dir / CONFIG_FILE)
         log.start_at(state["epoch"])
