@@ -52,10 +52,9 @@ class Summary:
     def report(self):
         stream = sys.stderr
         rebuilt = f", rebuilt {len(self.rebuilt)} incomplete" if self.rebuilt else ""
+        listed = " (each FAILED line above)" if self.failed else ""
         print(f"[{self.tool}] done {len(self.done)}, skipped {len(self.skipped)} (already finished), "
-              f"failed {len(self.failed)}{rebuilt}", file=stream)
-        for name, message in self.failed:
-            print(f"[{self.tool}] FAILED {name}: {message}", file=stream)
+              f"failed {len(self.failed)}{listed}{rebuilt}", file=stream)
         if self.stopped:
             print(f"error: {self.stopped}; stopped after {len(self.done) + len(self.skipped)} finished video(s), "
                   f"{self.not_started} not started; rerun when fixed (finished videos are kept)", file=stream)
