@@ -3,15 +3,18 @@
     .venv/bin/python bench/inference.py --size tiny|seed [--scratch DIR] [--repeats N]
 
 For I3D (rgb, 400 classes) and ECO-lite (101 classes), each randomly initialised with seed 0, one child process saves
-the checkpoint and exports MINDIR and ONNX from that same network with the export driver's `export_network`. Then a fresh
-child per (model, backend) times batch-1 forwards of one fixed clip:
+the checkpoint (and its parameters as .npz for the PyTorch peer) and exports MINDIR and ONNX from that same network with
+the export driver's `export_network`. Then a fresh child per (model, backend) times batch-1 forwards of one fixed clip:
 - mindspore_ckpt: the Python network with the checkpoint loaded, GRAPH mode (the reference for the logits);
 - mindspore_mindir: nn.GraphCell of the MINDIR file;
 - onnxruntime: an onnxruntime.InferenceSession of the ONNX file on the CPU execution provider;
-- cpp_app: the C++ app of ascend_310_infer/ (its ONNX Runtime CPU backend) over a folder of copies of the clip.
+- cpp_app: the C++ app of ascend_310_infer/ (its ONNX Runtime CPU backend) over a folder of copies of the clip;
+- pytorch: the peer, the published network in PyTorch (bench/torch_peer.py) with the same weights, where torch is
+  installed.
 Thread counts stay at each library's default. Prints one JSON object; `markdown` turns it into a table.
 """
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -29,7 +32,7 @@ import src.runtime  # noqa: E402,F401  (first: caps oneDNN at AVX2 before MindSp
 from bench.common import REPO_ROOT, SIZES, emit, peak_rss_mib, rate, run_child, time_calls  # noqa: E402
 
 MODELS = ("i3d_rgb", "eco_lite")
-BACKENDS = ("mindspore_ckpt", "mindspore_mindir", "onnxruntime", "cpp_app")
+BACKENDS = ("mindspore_ckpt", "mindspore_mindir", "onnxruntime", "cpp_app", "pytorch")
 NUM_CLASSES = {"i3d_rgb": 400, "eco_lite": 101}
 # (warm-up calls, timed calls): an I3D forward of 64x224x224 takes about 2 s on a 2-core CPU.
 REPEATS = {"tiny": (1, 3), "seed": (1, 3)}
@@ -61,7 +64,7 @@ def paths(scratch, model):
     """Where the export child writes and the run children read: checkpoint, exports, input clip."""
     models = Path(scratch) / "models"
     return {"ckpt": models / f"{model}.ckpt", "mindir": models / f"{model}.mindir", "onnx": models / f"{model}.onnx",
-            "input": models / f"{model}_input.npy"}
+            "input": models / f"{model}_input.npy", "params": models / f"{model}_params.npz"}
 
 
 def logits_path(scratch, model, backend):
@@ -89,6 +92,7 @@ def child_export(size, scratch):
         net = build_network(model, size)
         net.set_train(False)
         ms.save_checkpoint(net, str(files["ckpt"]))
+        np.savez(files["params"], **{param.name: param.asnumpy() for param in net.get_parameters()})
         seconds = {}
         for file_format, key in (("MINDIR", "mindir"), ("ONNX", "onnx")):
             start = time.perf_counter()
@@ -113,6 +117,12 @@ def load_runner(model, size, backend, files):
         extra = {"ort_intra_op_num_threads": session.get_session_options().intra_op_num_threads,
                  "ort_version": ort.__version__}
         return (lambda x: session.run(None, {name: x})[0]), extra
+    if backend == "pytorch":
+        from bench import torch_peer
+
+        frames = input_shape(model, size)[2] if model == "i3d_rgb" else SIZES[size]["segments"][0]
+        net = torch_peer.inference_net(model, frames, files["params"])
+        return (lambda x: torch_peer.infer(net, x)), {"torch_threads": torch_peer.torch.get_num_threads()}
 
     from src.runtime import init_context
 
@@ -236,6 +246,8 @@ def measure(size, scratch, repeats=None):
         for backend in BACKENDS:
             if backend == "cpp_app" and app_error:
                 entry = {"error": app_error}
+            elif backend == "pytorch" and importlib.util.find_spec("torch") is None:
+                continue
             else:
                 args = ["--child", "run", "--model", model, "--backend", backend, "--size", size,
                         "--scratch", scratch, "--warmup", warmup, "--repeats", timed]
@@ -258,25 +270,29 @@ def measure(size, scratch, repeats=None):
 
 
 def markdown(result):
-    """Table lines: one row per (model, backend), speed relative to the MindSpore checkpoint of the same model."""
+    """Table lines: one row per (model, backend), speed relative to the MindSpore checkpoint of the same model and
+    time relative to the PyTorch peer's (below 1: faster than PyTorch)."""
     shapes = ", ".join(f"{model} {'x'.join(map(str, shape))}" for model, shape in result.get("input", {}).items())
     lines = [f"Inference, size `{result['size']}`, batch {result['batch']}, median of {result['repeats']} timed calls "
              f"after {result['warmup']} warm-up; inputs {shapes}.", "",
-             "| model | backend | ms/clip | clips/s | speed vs MindSpore ckpt | max \\|Δ\\| vs ckpt |",
-             "|---|---|---:|---:|---:|---:|"]
+             "| model | backend | ms/clip | clips/s | speed vs MindSpore ckpt | time ÷ PyTorch "
+             "| max \\|Δ\\| vs ckpt |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     if "error" in result.get("export", {}):
-        lines.append(f"| all | export | error: {result['export']['error']} | | | |")
-    baseline = {entry["model"]: entry.get("clips_per_s") for entry in result["results"]
-                if entry["backend"] == "mindspore_ckpt"}
+        lines.append(f"| all | export | error: {result['export']['error']} | | | | |")
+    ok = [entry for entry in result["results"] if "error" not in entry]
+    baseline = {entry["model"]: entry.get("clips_per_s") for entry in ok if entry["backend"] == "mindspore_ckpt"}
+    peer = {entry["model"]: entry["ms_per_clip"] for entry in ok if entry["backend"] == "pytorch"}
     for entry in result["results"]:
         if "error" in entry:
-            lines.append(f"| {entry['model']} | {entry['backend']} | error: {entry['error']} | | | |")
+            lines.append(f"| {entry['model']} | {entry['backend']} | error: {entry['error']} | | | | |")
             continue
         base = baseline.get(entry["model"])
         speed = f"{entry['clips_per_s'] / base:.2f}x" if base and entry["clips_per_s"] else "n/a"
+        ratio = f"{entry['ms_per_clip'] / peer[entry['model']]:.2f}" if peer.get(entry["model"]) else "n/a"
         diff = entry.get("max_abs_diff_vs_ckpt")
         lines.append(f"| {entry['model']} | {entry['backend']} | {entry['ms_per_clip']:.2f} | "
-                     f"{entry['clips_per_s']:.3f} | {speed} | {'n/a' if diff is None else f'{diff:.2e}'} |")
+                     f"{entry['clips_per_s']:.3f} | {speed} | {ratio} | {'n/a' if diff is None else f'{diff:.2e}'} |")
     return lines
 
 

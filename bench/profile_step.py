@@ -1,12 +1,13 @@
-"""Where the time of one I3D training step goes, and how far its speed is from this machine's limit.
+"""Where the time of one training step goes, and how far its speed is from this machine's limit.
 
-    .venv/bin/python bench/profile_step.py --frames 64 --crop 224 [--mode rgb] [--steps 1]
+    .venv/bin/python bench/profile_step.py --frames 64 --crop 224 [--model i3d_rgb|i3d_flow|eco_lite] [--steps 1]
 
-Builds the I3D train step as train.py does (GRAPH mode, Adam, batch 1), runs one warm-up step, then profiles `steps`
-steps with MindSpore's profiler and sums its per-operator CPU times by operator type and by kind (convolution
-forward, its two gradients, BatchNorm, pooling, optimizer, ...). The machine's limit is measured in the same run as the
-GFLOP/s of a large float32 matrix product in NumPy (OpenBLAS, all cores), the best case for dense arithmetic here.
-Prints one JSON line.
+Builds the train step as bench/train_step.py does (GRAPH mode, batch 1; --frames is ECO-lite's segment count), runs
+one warm-up step, then profiles `steps` steps with MindSpore's profiler and sums its per-operator CPU times by
+operator type and by kind (convolution forward, its two gradients, BatchNorm, pooling, optimizer, ...). Each of the
+three convolution kinds does about the forward pass's convolution FLOPs, which gives its GFLOP/s. The machine's limit
+is measured in the same run as the GFLOP/s of a large float32 matrix product in NumPy (OpenBLAS, all cores), the best
+case for dense arithmetic here. Prints one JSON line.
 """
 import argparse
 import csv
@@ -22,13 +23,13 @@ from bench.common import emit  # noqa: E402
 from bench.train_step import TRAINING_FLOPS_PER_FORWARD, build, forward_gflops, input_shape  # noqa: E402
 
 KINDS = (  # (kind, operator-type prefixes), first match wins
-    ("convolution forward", ("Conv3D",)),
-    ("convolution gradient (input)", ("Conv3DBackpropInput",)),
-    ("convolution gradient (weights)", ("Conv3DBackpropFilter",)),
+    ("convolution forward", ("Conv3D", "Conv2D")),
+    ("convolution gradient (input)", ("Conv3DBackpropInput", "Conv2DBackpropInput")),
+    ("convolution gradient (weights)", ("Conv3DBackpropFilter", "Conv2DBackpropFilter")),
     ("BatchNorm (forward and gradient)", ("BatchNorm",)),
-    ("pooling (forward and gradient)", ("MaxPool", "AvgPool")),
+    ("pooling (forward and gradient)", ("MaxPool", "AvgPool", "Custom")),  # Custom: src/ops max-pool gradient
     ("ReLU (forward and gradient)", ("ReLU",)),
-    ("optimizer (Adam, assignments)", ("Adam", "Assign")),
+    ("optimizer (Adam, SGD, assignments)", ("Adam", "SGD", "ApplyMomentum", "Assign")),
 )
 
 
@@ -62,7 +63,10 @@ def op_times(profile_dir):
         return {row["op_type"]: float(row["total_compute_time"]) for row in csv.DictReader(handle)}
 
 
-def measure(mode, frames, crop, steps):
+CONVOLUTION_KINDS = ("convolution forward", "convolution gradient (input)", "convolution gradient (weights)")
+
+
+def measure(model, frames, crop, steps):
     import mindspore as ms
     import numpy as np
     from mindspore import Profiler
@@ -70,7 +74,6 @@ def measure(mode, frames, crop, steps):
     ms.set_device("CPU")
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_seed(0)
-    model = f"i3d_{mode}"
     net, cell = build(model, frames, "O0")
     net.set_train(True)
     rng = np.random.default_rng(0)
@@ -104,6 +107,8 @@ def measure(mode, frames, crop, steps):
         "forward_gflops_per_clip": round(gflops, 2),
         "training_gflops_per_clip": round(TRAINING_FLOPS_PER_FORWARD * gflops, 1),
         "achieved_gflop_per_s": round(achieved, 1),
+        "convolution_gflop_per_s": {kind: round(gflops / (by_kind[kind] / 1000), 1) for kind in CONVOLUTION_KINDS
+                                    if by_kind.get(kind)},
         "matmul_peak_gflop_per_s": peak,
         "share_of_peak": round(achieved / peak, 3),
     }
@@ -111,13 +116,21 @@ def measure(mode, frames, crop, steps):
 
 def markdown(result):
     total = result["operators_ms_per_step"]
-    lines = [f"One training step of {result['model']} ({result['frames']}x{result['crop']}x{result['crop']}, batch 1, "
+    clip = (f"{result['frames']} segments of {result['crop']}²" if result["model"] == "eco_lite"
+            else f"{result['frames']}x{result['crop']}x{result['crop']}")
+    lines = [f"One training step of {result['model']} ({clip}, batch 1, "
              f"GRAPH): {result['step_s']:.2f} s unprofiled, {result['profiled_step_s']:.2f} s profiled; operators "
              f"account for {total / 1000:.2f} s of it.", "",
              "| kind | ms / step | share of operator time |", "|---|---:|---:|"]
     lines += [f"| {kind} | {value:,.1f} | {value / total:.1%} |" for kind, value in result["by_kind_ms"].items()]
     lines += ["", "| operator type | ms / step | share |", "|---|---:|---:|"]
     lines += [f"| {op} | {value:,.1f} | {value / total:.1%} |" for op, value in result["top_ops_ms"].items()]
+    convolutions = result.get("convolution_gflop_per_s", {})
+    if convolutions:
+        lines += ["", "Convolution GFLOP/s by kind (each does about the forward pass's FLOPs) against the matrix "
+                  "product's " + f"{result['matmul_peak_gflop_per_s']:.1f}: " + ", ".join(
+                      f"{kind} {value:.1f} ({value / result['matmul_peak_gflop_per_s']:.0%})"
+                      for kind, value in convolutions.items()) + "."]
     lines += ["", f"FLOPs: {result['forward_gflops_per_clip']:.1f} GFLOPs per clip forward, "
               f"{result['training_gflops_per_clip']:.1f} per training step (3x forward); achieved "
               f"{result['achieved_gflop_per_s']:.1f} GFLOP/s against {result['matmul_peak_gflop_per_s']:.1f} GFLOP/s "
@@ -128,12 +141,12 @@ def markdown(result):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("rgb", "flow"), default="rgb")
+    parser.add_argument("--model", choices=("i3d_rgb", "i3d_flow", "eco_lite"), default="i3d_rgb")
     parser.add_argument("--frames", type=int, default=64)
     parser.add_argument("--crop", type=int, default=224)
     parser.add_argument("--steps", type=int, default=1)
     args = parser.parse_args(argv)
-    emit(measure(args.mode, args.frames, args.crop, args.steps))
+    emit(measure(args.model, args.frames, args.crop, args.steps))
     return 0
 
 

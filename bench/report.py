@@ -14,6 +14,7 @@ from bench import inference, loader, profile_step  # noqa: E402
 from bench.common import SIZES  # noqa: E402
 
 LOADER_TARGET, FLOW_TARGET = 4.0, 1.8
+TRAIN_PEER_TARGET, INFERENCE_PEER_TARGET = 1.0, 0.6  # this project's time ÷ PyTorch's, same run
 
 
 def table(header, rows):
@@ -32,12 +33,35 @@ def train_rows(section):
         head = [r["model"], shape, r["batch"], r["mode"], r["amp"]]
         if "error" in r:
             what = "does not run on this machine" if r.get("unsupported") else "failed"
-            rows.append(head + [f"{what}: {r['error'][:120]}".replace("|", "/")] + [""] * 5)
+            rows.append(head + [f"{what}: {r['error'][:120]}".replace("|", "/")] + [""] * 8)
             continue
         rows.append(head + [f"{r['s_per_step']:.3f}", f"{r['clips_per_s']:.3f}", f"{r['first_steps_s']:.1f}",
                             f"{r['peak_rss_mib']:,.0f}", f"{r['forward_gflops_per_clip']:.1f}",
-                            f"{r['achieved_gflop_per_s']:.1f}"])
+                            f"{r['achieved_gflop_per_s']:.1f}"] + peer_cells(r))
     return rows
+
+
+def peer_cells(r):
+    """PyTorch s/step, project ÷ PyTorch time, project ÷ PyTorch peak memory; blank where no peer ran."""
+    peer = r.get("pytorch")
+    if peer is None:
+        return ["", "", ""]
+    if "error" in peer:
+        return [f"PyTorch cannot run it: {peer['error'][:100]}".replace("|", "/"), "", ""]
+    return [f"{peer['s_per_step']:.3f}", f"{r['s_per_step'] / peer['s_per_step']:.2f}",
+            f"{r['peak_rss_mib'] / peer['peak_rss_mib']:.2f}"]
+
+
+def peer_ratios(section):
+    """[(label, time ratio, memory ratio)] of the rows with a PyTorch peer."""
+    found = []
+    for r in section["results"]:
+        peer = r.get("pytorch")
+        if peer and "error" not in peer and "error" not in r:
+            shape = f"{r['frames']} seg." if r["model"] == "eco_lite" else f"{r['frames']}x{r['crop']}²"
+            found.append((f"{r['model']} {shape} batch {r['batch']}", r["s_per_step"] / peer["s_per_step"],
+                          r["peak_rss_mib"] / peer["peak_rss_mib"]))
+    return found
 
 
 def graph_vs_pynative(section):
@@ -91,6 +115,27 @@ def targets(report):
                 f"{model} {clip}: PYNATIVE takes {py / gr:.2f}x GRAPH's time" for model, clip, gr, py in pairs)
                 + (" (GRAPH not slower: met)." if all(gr <= py for _, _, gr, py in pairs)
                    else " (GRAPH slower somewhere: NOT met)."))
+        ratios = peer_ratios(train)
+        if ratios:
+            time_met = all(ratio <= TRAIN_PEER_TARGET for _, ratio, _ in ratios)
+            memory_met = all(memory <= 1.0 for _, _, memory in ratios)
+            lines.append("- Training step, this project ÷ PyTorch (same run; time, peak memory): " + ", ".join(
+                f"{label} {ratio:.2f} / {memory:.2f}" for label, ratio, memory in ratios)
+                + f" (time <= {TRAIN_PEER_TARGET}: {'met' if time_met else 'NOT met'}; memory <= 1: "
+                  f"{'met' if memory_met else 'NOT met'}).")
+    inference_section = sections.get("inference")
+    if not failed(inference_section):
+        ok = [r for r in inference_section["results"] if "error" not in r]
+        peers = {r["model"]: r["ms_per_clip"] for r in ok if r["backend"] == "pytorch"}
+        best = {}
+        for r in ok:
+            if r["backend"] != "pytorch" and r["model"] in peers:
+                best[r["model"]] = min(best.get(r["model"], (float("inf"), "")), (r["ms_per_clip"], r["backend"]))
+        if best:
+            met = all(ms / peers[model] <= INFERENCE_PEER_TARGET for model, (ms, _) in best.items())
+            lines.append("- Inference, fastest backend ÷ PyTorch: " + ", ".join(
+                f"{model} {backend} {ms / peers[model]:.2f}" for model, (ms, backend) in best.items())
+                + f" (target <= {INFERENCE_PEER_TARGET}: {'met' if met else 'NOT met'}).")
     loop = sections.get("loop")
     if not failed(loop):
         lines.append("- train.py's loop vs the bare step: " + ", ".join(
@@ -106,6 +151,15 @@ def targets(report):
         lines.append(f"- I3D rgb training: {profile['achieved_gflop_per_s']:.1f} GFLOP/s achieved, "
                      f"{profile['share_of_peak']:.0%} of this machine's float32 matrix-product speed "
                      f"({profile['matmul_peak_gflop_per_s']:.1f} GFLOP/s).")
+    return lines
+
+
+def profile_markdown(section):
+    """I3D's profile, then ECO-lite's where the run has one."""
+    lines = profile_step.markdown(section)
+    eco = section.get("eco_lite")
+    if eco is not None:
+        lines += [""] + ([f"ECO-lite profile failed: {eco['error']}"] if "error" in eco else profile_step.markdown(eco))
     return lines
 
 
@@ -139,9 +193,12 @@ def render(report):
         "Forward + backward + optimizer update, built as train.py builds it (I3D: Adam and build_train_network; "
         "ECO-lite: Nesterov SGD, parameter groups, clipping), random input fed from host memory each step. "
         "s/step is the median of the timed steps after one warm-up step; \"first steps\" is that warm-up, "
-        "compilation included. GFLOP/s counts a training step as 3x the analytic forward FLOPs.", ""] + table(
+        "compilation included. GFLOP/s counts a training step as 3x the analytic forward FLOPs. The PyTorch peer "
+        "(bench/torch_peer.py: piergiaj's I3D, zhang-can's ECO-lite, same optimizer and input) runs right after each "
+        "GRAPH O0 row in the same run, with PyTorch's default threads and no oneDNN ISA cap.", ""] + table(
         ["model", "clip", "batch", "mode", "AMP", "s / step", "clips / s", "first step (s)", "peak RSS (MiB)",
-         "forward GFLOPs / clip", "GFLOP/s"], train_rows(s)) + [
+         "forward GFLOPs / clip", "GFLOP/s", "PyTorch s / step", "÷ PyTorch", "peak RSS ÷ PyTorch"],
+        train_rows(s)) + [
         "", "AMP levels run on this CPU but its fp16 convolutions are computed in fp32, so they add casts and no "
         "speed (docs: mindspore-cpu-facts); on Ascend train.py defaults to O3."])
     lines += section_or_failure("Training loop against the bare step", sections.get("loop"), lambda s: [
@@ -153,7 +210,7 @@ def render(report):
           f"{r['loop']['s_per_step']:.3f}", f"{r['bare_s_per_step']:.3f}", f"{r['loop_over_bare']:.2f}x"]
          for r in s["results"]]) + ["", f"PYNATIVE's loop takes {s['pynative_over_graph_loop']:.2f}x GRAPH's time "
                                         "per step."])
-    lines += section_or_failure("Where one I3D training step goes", sections.get("profile"), profile_step.markdown)
+    lines += section_or_failure("Where one training step goes", sections.get("profile"), profile_markdown)
     lines += section_or_failure("Inference backends", sections.get("inference"), lambda s: [
         "One exported model and one random clip through each backend; logits compared with the MindSpore "
         "checkpoint's.", ""] + inference.markdown(s))

@@ -4,16 +4,18 @@
                                                    # docs/benchmarks.md (about 15 minutes on 2 cores)
     .venv/bin/python bench/run.py --size tiny --out_dir /tmp/bench    # the smoke run CI does (about 4 minutes)
 
-Sections (--sections, default all): train (training step, GRAPH and PYNATIVE, AMP levels), loop (train.py's whole
-loop against the bare step), profile (one I3D step by operator, FLOPs against the machine's limit), inference (four
-backends on one exported model), loader (clips/s against the seed-style loader and the models' consumption),
-data_tools (frame extraction and TV-L1 flow, 1 worker and all cores). Each measurement runs in its own process.
-Sections not run this time are kept from the existing JSON, so one section can be rerun alone; the report notes
-the date of the run and the command.
+Sections (--sections, default all): train (training step, GRAPH and PYNATIVE, AMP levels; GRAPH O0 against the
+PyTorch peer in the same run when torch is installed), loop (train.py's whole loop against the bare step), profile
+(one I3D and one ECO-lite step by operator, GFLOP/s per operator kind against the machine's limit), inference (four
+backends on one exported model, and the PyTorch peer), loader (clips/s against the seed-style loader and the models'
+consumption), data_tools (frame extraction and TV-L1 flow, 1 worker and all cores).
+Each measurement runs in its own process. Sections not run this time are kept from the existing JSON, so one section
+can be rerun alone; the report notes the date of the run and the command.
 A configuration that fails is reported as such and the run goes on; the exit status is 1 if any failed.
 """
 import argparse
 import datetime
+import importlib.util
 import json
 import shlex
 import sys
@@ -54,13 +56,21 @@ def progress(message):
 
 
 def run_train(size, scratch):
+    """Every configuration; GRAPH O0 ones also time the PyTorch peer (bench/torch_peer.py) right after, when torch
+    is installed, under the key "pytorch" (its failure, e.g. PyTorch's BatchNorm refusing 1x1x1 maps at batch 1 at
+    the tiny size, is reported but is no failure of the run)."""
     results = []
+    peers = importlib.util.find_spec("torch") is not None
     for model, frames, crop, batch, mode, amp in train_configs(size):
         progress(f"train step: {model} {frames}x{crop}x{crop} batch {batch} {mode} {amp}")
-        result = run_child("train_step.py", ["--model", model, "--frames", frames, "--crop", crop, "--batch", batch,
-                                             "--mode", mode, "--amp", amp, "--steps", SIZES[size]["steps"]])
+        common = ["--model", model, "--frames", frames, "--crop", crop, "--batch", batch,
+                  "--steps", SIZES[size]["steps"]]
+        result = run_child("train_step.py", common + ["--mode", mode, "--amp", amp])
         if "error" in result and amp != "O0":
             result["unsupported"] = True  # an AMP level that MindSpore cannot compile here is a finding, not a bug
+        if peers and mode == "graph" and amp == "O0":
+            progress(f"train step, PyTorch peer: {model} {frames}x{crop}x{crop} batch {batch}")
+            result["pytorch"] = run_child("torch_peer.py", ["--task", "train"] + common)
         results.append({"model": model, "frames": frames, "crop": crop, "batch": batch, "mode": mode, "amp": amp,
                         **result})
     return {"results": results}
@@ -72,9 +82,14 @@ def run_loop(size, scratch):
 
 
 def run_profile(size, scratch):
+    """The I3D rgb profile, with ECO-lite's (first segment count) under "eco_lite"."""
     progress("profile of one I3D rgb training step")
     s = SIZES[size]
-    return run_child("profile_step.py", ["--frames", s["frames"], "--crop", s["crop"]])
+    result = run_child("profile_step.py", ["--frames", s["frames"], "--crop", s["crop"]])
+    progress("profile of one ECO-lite training step")
+    result["eco_lite"] = run_child("profile_step.py", ["--model", "eco_lite", "--frames", s["segments"][0],
+                                                       "--crop", s["eco_crop"]])
+    return result
 
 
 def run_inference(size, scratch):

@@ -17,9 +17,11 @@ def run_cli(args, cwd=REPO_ROOT, check=True, **kwargs):
 
 
 def tree_bytes(root):
-    """{relative path: bytes} of every file below root, to compare whole outputs."""
+    """{relative path: bytes} of every file below root, to compare whole outputs; the `.lock` files that name the
+    run holding a folder are no output."""
     root = Path(root)
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
 
 
 def make_tiny_i3d_data(root):

@@ -9,6 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+MINDSPORE_BN_NAMES = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean",
+                      "running_var": "moving_variance"}
+
 # (name, kind, spec) as in the I3D paper / DeepMind's i3d.py.
 REFERENCE_LAYERS = (
     ("Conv3d_1a_7x7", "unit", (64, 7, 2)),
@@ -128,3 +131,23 @@ def reference_i3d(mode="rgb", num_classes=400, seed=0):
     """A randomised reference network in eval mode."""
     model = ReferenceI3D(num_classes, in_channels={"rgb": 3, "flow": 2}[mode])
     return randomize(model, seed).eval()
+
+
+def mindspore_name(torch_name):
+    """The project's parameter name of a state_dict key of ReferenceI3D or ReferenceECOLite (tests/)."""
+    prefix, _, slot = torch_name.rpartition(".")
+    if slot not in MINDSPORE_BN_NAMES or not prefix.endswith(("bn2d", "_bn3d", ".bn")):
+        return torch_name
+    inner = "" if prefix.endswith("bn2d") else ".bn2d"  # MindSpore's BatchNorm3d keeps its state in an inner bn2d
+    return f"{prefix}{inner}.{MINDSPORE_BN_NAMES[slot]}"
+
+
+def load_mindspore_parameters(model, params):
+    """Copy {MindSpore parameter name: array} into `model`; every tensor of the state_dict must be found."""
+    state = model.state_dict()
+    missing = [key for key in state if not key.endswith("num_batches_tracked") and mindspore_name(key) not in params]
+    if missing:
+        raise KeyError(f"{len(missing)} parameters missing, e.g. {missing[:3]}")
+    model.load_state_dict({key: torch.from_numpy(params[mindspore_name(key)].copy()).reshape(value.shape)
+                           if not key.endswith("num_batches_tracked") else value for key, value in state.items()})
+    return model

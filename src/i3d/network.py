@@ -14,6 +14,7 @@ from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal
 
 from src.layers import SeededDropout
+from src.ops.maxpool3d import max_pool_3d_same
 
 BN_EPS = 1e-3
 # BatchNorm momentum in PyTorch's convention (weight of the new batch), as piergiaj's 0.01. MindSpore's momentum is
@@ -73,9 +74,11 @@ def same_padding(size, kernel, stride):
 def max_pool_same(kernel, stride):
     """TF-SAME 3-D max-pool whose padding never wins the max.
 
-    The one place that uses nn.MaxPool3d's pad_mode, which MindSpore announces for removal.
+    The one place that uses nn.MaxPool3d's pad_mode, which MindSpore announces for removal. On CPU its gradient is
+    the compiled kernel of src/ops where built (same result, MindSpore's is a third of a training step); the
+    forward pass, and so every exported graph, is nn.MaxPool3d's.
     """
-    return nn.MaxPool3d(kernel_size=kernel, stride=stride, pad_mode="same")
+    return max_pool_3d_same(kernel, stride)
 
 
 class Unit3D(nn.Cell):

@@ -2,6 +2,7 @@
 
 Benchmarks are not tests: nothing here checks a speed, only that each measurement ran, the backends agree and the
 report is written (and can be re-rendered from its JSON)."""
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # the whole benchmark harness at its tiny size: minutes
+HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +39,22 @@ def test_every_section_runs(tiny_run):
     for result in trains:
         assert "error" not in result, result
         assert result["clips_per_s"] > 0 and result["peak_rss_mib"] > 100 and result["forward_gflops_per_clip"] > 0
+    if HAS_TORCH:  # the PyTorch peer runs after every GRAPH O0 row; at the tiny size only ECO-lite's can train
+        peers = {(r["model"], r["mode"], r["amp"]): r.get("pytorch") for r in trains}
+        assert all((peer is not None) == (mode == "graph" and amp == "O0") for (_, mode, amp), peer in peers.items())
+        assert peers[("eco_lite", "graph", "O0")]["s_per_step"] > 0
 
     assert [r["mode"] for r in sections["loop"]["results"]] == ["graph", "pynative"]
     assert sum(sections["profile"]["by_kind_ms"].values()) > 0
     assert sections["profile"]["top_ops_ms"]["Conv3D"] > 0
+    assert sections["profile"]["eco_lite"]["model"] == "eco_lite"
+    assert set(sections["profile"]["convolution_gflop_per_s"]) == {"convolution forward", "convolution gradient (input)",
+                                                                   "convolution gradient (weights)"}
 
     backends = {(r["model"], r["backend"]): r for r in sections["inference"]["results"]}
     expected = {"mindspore_ckpt", "mindspore_mindir", "onnxruntime"} | (
-        {"cpp_app"} if shutil.which("cmake") and shutil.which("g++") else set())
+        {"cpp_app"} if shutil.which("cmake") and shutil.which("g++") else set()) | (
+        {"pytorch"} if HAS_TORCH else set())
     for model in ("i3d_rgb", "eco_lite"):
         for backend in expected:
             result = backends[(model, backend)]
@@ -60,7 +70,7 @@ def test_report_is_written_and_rerenders_from_its_json(tiny_run):
     done, out = tiny_run
     markdown = (out / "benchmarks_tiny.md").read_text()
     for heading in ("## Targets", "## Training step", "## Training loop against the bare step",
-                    "## Where one I3D training step goes", "## Inference backends", "## Data loader",
+                    "## Where one training step goes", "## Inference backends", "## Data loader",
                     "## Frame extraction and TV-L1 flow"):
         assert heading in markdown
     assert "failed" not in markdown.lower()
