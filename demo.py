@@ -16,7 +16,8 @@ from pathlib import Path
 import src.runtime  # noqa: F401  (first: caps oneDNN at AVX2 before MindSpore loads)
 from src.cli import CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target, non_negative_int, positive_int
 from src.data.video_io import VideoReadError
-from src.i3d.pretrained import KINETICS400, converted_kinetics400_checkpoint
+from src.i3d.pretrained import KINETICS400
+from src.predictors import ModelError, load_eco, load_i3d
 from src.video_inference import (CLIP_CHOICES, OUT_VIDEO_SUFFIXES, LabelMapError, WindowSource, class_names,
                                  clip_windows, decode_video, flow_images, memory_clip_loader, top_k,
                                  write_labelled_video)
@@ -86,35 +87,18 @@ def parse_args(argv=None):
 
 def i3d_predictor(path, mode, num_classes):
     """(predict_batch, classes) of an InceptionI3D built for the checkpoint's head and loaded from it."""
-    if path == KINETICS400:
-        path = converted_kinetics400_checkpoint()
     from src.engine.predictor import mindspore_predictor
-    from src.i3d import InceptionI3D
-    from src.i3d.checkpoint import load_mapped_checkpoint, map_checkpoint, read_checkpoint
 
-    mapped = map_checkpoint(read_checkpoint(path), str(path))
-    if num_classes and mapped.num_classes != num_classes:
-        raise DemoError(f"{path} has a {mapped.num_classes}-class head, not --num_classes {num_classes}")
-    net = InceptionI3D(mapped.num_classes, mode)
-    load_mapped_checkpoint(net, mapped)
-    return mindspore_predictor(net), mapped.num_classes
+    net, _ = load_i3d(path, mode, num_classes)
+    return mindspore_predictor(net), net.num_classes
 
 
 def eco_predictor(path, num_segments, num_classes):
     """(predict_batch, classes) of an ECOLite built for the checkpoint's new_fc and loaded from it."""
-    from src.eco_lite import ECOLite, load_eco_parameters
-    from src.engine.checkpoint_io import read_mindspore_checkpoint
     from src.engine.predictor import mindspore_predictor
 
-    entries = read_mindspore_checkpoint(path)
-    if "new_fc.weight" not in entries:
-        raise DemoError(f"{path} has no new_fc.weight: not an ECO-lite checkpoint")
-    classes = int(entries["new_fc.weight"].shape[0])
-    if num_classes and classes != num_classes:
-        raise DemoError(f"{path} has a {classes}-class head, not --num_classes {num_classes}")
-    net = ECOLite(classes, num_segments)
-    load_eco_parameters(net, entries, str(path), allow_new_head=False)
-    return mindspore_predictor(net), classes
+    net, _ = load_eco(path, num_segments, num_classes)
+    return mindspore_predictor(net), net.num_classes
 
 
 def load_models(args):
@@ -210,7 +194,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         run(args)
-    except (DemoError, CheckpointError, LabelMapError, VideoReadError, OSError) as error:
+    except (DemoError, ModelError, CheckpointError, LabelMapError, VideoReadError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

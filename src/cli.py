@@ -25,7 +25,7 @@ MODELS = ("i3d", "eco_lite")
 ECO_ONLY_FLAGS = frozenset({"--arch", "--modality", "--train_list", "--val_list", "--num_segments", "--config_path",
                             "--evaluate", "--no_partialbn", "--npb", "--consensus_type", "--num_saturate",
                             "--rgb_prefix", "--run_distribute", "--continue_training", "--batch-size", "--epochs",
-                            "--nesterov", "--dropout", "--do", "--input_size", "--clip_gradient"})
+                            "--nesterov", "--dropout", "--do", "--input_size", "--clip_gradient", "--run_online"})
 ECO_ONLY_FLAGS_BY_ENTRY = {"train": ECO_ONLY_FLAGS, "eval": ECO_ONLY_FLAGS, "export": ECO_ONLY_FLAGS | {"--dataset"}}
 
 

@@ -39,19 +39,28 @@ def _jpeg(image):
     return encoded
 
 
-def decode_video(path, short_side, allow_truncated=False):
-    """(frames (N, H, W, 3) uint8 BGR, grayscale frames [N x (H, W)], fps) as the tools' frame JPEGs read back.
+def prepare_frame(frame, short_side, gray=True):
+    """(colour, grayscale or None) of one decoded frame as the tools' frame JPEG reads back.
 
-    The colour frames are what the rgb loaders read (cv2 IMREAD_COLOR), the grayscale ones what convert_rgb_to_flow
+    The colour frame is what the rgb loaders read (cv2 IMREAD_COLOR), the grayscale one what convert_rgb_to_flow
     reads (IMREAD_GRAYSCALE decodes the JPEG's luma, which is not cvtColor of the colour decoding).
     """
+    encoded = _jpeg(resize_short_side(frame, short_side))
+    return cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE) if gray else None
+
+
+def decode_video(path, short_side, allow_truncated=False):
+    """(frames (N, H, W, 3) uint8 BGR, grayscale frames [N x (H, W)], fps): every frame through prepare_frame."""
     frames, fps = read_video(path, allow_truncated=allow_truncated)
-    colour, gray = [], []
-    for frame in frames:
-        encoded = _jpeg(resize_short_side(frame, short_side))
-        colour.append(cv2.imdecode(encoded, cv2.IMREAD_COLOR))
-        gray.append(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE))
-    return np.stack(colour), gray, fps
+    colour, gray = zip(*(prepare_frame(frame, short_side) for frame in frames))
+    return np.stack(colour), list(gray), fps
+
+
+def flow_image(field):
+    """One TV-L1 field as the flow loaders read it: quantised, each channel JPEG-coded as convert_rgb_to_flow writes
+    it and decoded again; (H, W, 2) uint8 (x, y)."""
+    encoded = quantize_flow(field)
+    return np.stack([cv2.imdecode(_jpeg(encoded[..., channel]), cv2.IMREAD_GRAYSCALE) for channel in (0, 1)], axis=-1)
 
 
 def flow_images(gray, first, last, progress=False):
@@ -65,9 +74,7 @@ def flow_images(gray, first, last, progress=False):
     fields = video_flow(gray[first - 1:last + 1], tvl1_estimator())
     for slot, field in enumerate(tqdm(fields, total=len(images), desc="TV-L1 flow", unit="frame",
                                       disable=not progress, leave=False)):
-        encoded = quantize_flow(field)
-        for channel in (0, 1):
-            images[slot, :, :, channel] = cv2.imdecode(_jpeg(encoded[..., channel]), cv2.IMREAD_GRAYSCALE)
+        images[slot] = flow_image(field)
     return images
 
 

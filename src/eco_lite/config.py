@@ -125,6 +125,10 @@ OPTIONS = {
     "seed": (non_negative_int, "seed for Python, NumPy, MindSpore and the data pipeline", ()),
     "context": (choice(tuple(CONTEXT_MODES)), "gr (GRAPH_MODE) or py (PYNATIVE_MODE)", ()),
     "evaluate": (parse_bool, "train.py: evaluate --resume's checkpoint instead of training", ()),
+    "run_online": (parse_bool, "eval.py: ECO's online mode over each validation video, frame by frame (a working "
+                               "memory of num_segments frames, half replaced every num_segments frames; "
+                               "src/eco_lite/online.py); the running prediction at the video's end is its score",
+                   ()),
     "scores_path": (_text, "also save the per-video scores (.npz) here", ()),
     "device_target": (choice(DEVICE_TARGETS, allow_empty=True),
                       f"{', '.join(DEVICE_TARGETS)}; default: this machine's accelerator", ()),
@@ -215,6 +219,9 @@ def _finish(args, file_device_id, training):
     if training:
         lists["train_list"] = _list_labels("train_list", args.train_list)
     _check_labels(args, lists)
+    if training and args.run_online:
+        raise ConfigError("--run_online True: the online mode is an evaluation; run it with eval.py (train.py "
+                          "--evaluate True evaluates offline), or on a video or camera with timeline.py --online")
     if training and not args.evaluate and args.report_dir:
         raise ConfigError("--report_dir is for evaluation (eval.py, or train.py --evaluate True)")
     if not training or args.evaluate:
