@@ -4,7 +4,8 @@
 #   train I3D rgb and flow from scratch; fine-tune I3D rgb from DeepMind's Kinetics-400 weights; evaluate rgb, flow
 #   and joint; export MINDIR and ONNX; evaluate the ONNX models through onnxruntime; print one results table and
 #   check ONNX predicts what MindSpore predicts;
-#   train, evaluate and export ECO-lite; classify one raw video with the demo; plot the training curves.
+#   train, evaluate and export ECO-lite; classify one raw video with the demo; label a long video window by window
+#   (timeline); plot the training curves.
 # Every step is resumable: run it again and finished work is skipped (training continues from its checkpoints).
 # Usage: bash scripts/quickstart.sh [WORK_DIR, default work_dirs/quickstart]
 #   QUICKSTART_EPOCHS, QUICKSTART_ECO_EPOCHS, QUICKSTART_K400_EPOCHS and QUICKSTART_BATCH override the I3D epochs
@@ -118,6 +119,13 @@ step "Demo: a raw test video -> frames and TV-L1 flow in memory -> I3D joint top
   --label_map "$data/raw/ucf101/label_map.txt" --spatial_size 64 --sample_duration 16 \
   --frame_size "${SAMPLE_FRAME_SIZE:-96}" --out_video "$work/results/demo.gif"
 
+step "Timeline: the 24 test videos joined into one -> I3D rgb label per window -> $work/results/timeline.png"
+"$py" scripts/timeline_sample.py "$data/raw/ucf101" "$work/results/timeline"
+"$py" timeline.py "$work/results/timeline/sample_long.avi" --rgb_path "$rgb_ckpt" \
+  --label_map "$data/raw/ucf101/label_map.txt" --spatial_size 64 --sample_duration 16 \
+  --frame_size "${SAMPLE_FRAME_SIZE:-96}" --stride 8 --smooth 3 --truth "$work/results/timeline/sample_long_truth.csv" \
+  --out_csv "$work/results/timeline.csv" --out_png "$work/results/timeline.png"
+
 step "Training curves -> $work/results/*_curves.png"
 for run in "$work/i3d/ucf101_rgb" "$work/i3d/ucf101_flow" "$eco_run"; do
   "$py" -m src.tools.plot_training "$run/train_log.jsonl" --out "$work/results/$(basename "$run")_curves.png"
@@ -140,3 +148,4 @@ echo "  I3D runs (logs, checkpoints)  : $work/i3d/ucf101_{rgb,flow}/, $k400_run/
 echo "  ECO-lite run, best checkpoint : $eco_run/, $work/eco_lite/ucf101bestacc.ckpt"
 echo "  exported models               : $work/export/{i3d_rgb,i3d_flow,ecolite}.{mindir,onnx}"
 echo "  scores, results table, plots  : $work/results/ (report/: confusion matrices, per-class accuracy)"
+echo "  timeline of the joined videos : $work/results/timeline.{png,csv}"
