@@ -147,7 +147,8 @@ def test_features_shapes_determinism_and_resume(data, checkpoints, tmp_path):
     first = extract(args, tmp_path / "a")
     assert "[extract_features] done 9, skipped 0 (already finished), failed 0" in first.stderr
     files = sorted((tmp_path / "a").rglob("*.npy"))
-    assert len(files) == 9 and not list((tmp_path / "a").rglob(".*"))  # no partial files left
+    hidden = [path.name for path in (tmp_path / "a").rglob(".*")]
+    assert len(files) == 9 and hidden == [".lock"]  # no partial files left, only the lock naming the last run
     features = np.load(tmp_path / "a" / f"{VIDEO}.npy")
     assert features.shape == (2, 1024) and features.dtype == np.float32  # 12 frames: windows at 1 and 5
 
