@@ -32,14 +32,12 @@ import numpy as np  # noqa: E402
 from src.cli import (CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target, non_negative_int,  # noqa: E402
                      positive_int)
 from src.data.annotations import SUBSETS, AnnotationError  # noqa: E402
-from src.data.atomic import describe_os_error  # noqa: E402
 from src.data.frames import FrameFolderError, count_i3d_frames  # noqa: E402
 from src.data.i3d_dataset import MODES, I3DClipDataset, i3d_transforms  # noqa: E402
-from src.data.locking import FolderLockedError, folder_lock  # noqa: E402
 from src.data.pipeline import FrameClipSource  # noqa: E402
 from src.data.video_io import VIDEO_EXTENSIONS  # noqa: E402
 from src.i3d.pretrained import KINETICS400, converted_kinetics400_checkpoint  # noqa: E402
-from src.tools.jobs import Job, run_jobs  # noqa: E402
+from src.tools.jobs import Job, run_jobs, run_locked  # noqa: E402
 from src.video_inference import (CLIP_CHOICES, WindowSource, clip_windows, decode_video, flow_images,  # noqa: E402
                                  memory_clip_loader)
 
@@ -188,15 +186,7 @@ def main(argv=None):
     """One run at a time per --out_dir (a second is refused naming the first); a disk error that is not one video's
     (the output folder cannot be created) is one `error:` line."""
     args = parse_args(argv)
-    try:
-        with folder_lock(args.out_dir, "this feature folder"):
-            return extract(args)
-    except FolderLockedError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"error: {describe_os_error(error)}", file=sys.stderr)
-        return 1
+    return run_locked(args.out_dir, "this feature folder", lambda: extract(args))
 
 
 def extract(args):

@@ -164,22 +164,30 @@ def run_and_report(tool, jobs, work, args, output_root=None, verify=None):
     With `output_root`, the run holds its lock: a second run on it is refused with one `error:` line naming the
     holder. A disk error outside any one video (the output root itself cannot be written) is one `error:` line too.
     """
-    lock = folder_lock(output_root, "this output folder") if output_root is not None else nullcontext()
-    try:
-        with lock:
+    def run():
+        try:
             summary = run_jobs(tool, jobs, work, args.workers, args.num_shards, args.shard_id, args.overwrite,
                                args.progress, verify)
+        except KeyboardInterrupt:
+            print(f"[{tool}] interrupted; finished videos are kept, a rerun does the rest", file=sys.stderr)
+            return 130
+        summary.report()
+        return summary.exit_code
+    return run_locked(output_root, "this output folder", run)
+
+
+def run_locked(folder, what, run):
+    """run() holding `folder`'s lock (none when folder is None); returns its exit code, or 1 with one `error:` line
+    when another run holds the folder or the folder itself cannot be written."""
+    try:
+        with folder_lock(folder, what) if folder is not None else nullcontext():
+            return run()
     except FolderLockedError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"error: {describe_os_error(error)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"[{tool}] interrupted; finished videos are kept, a rerun does the rest", file=sys.stderr)
-        return 130
-    summary.report()
-    return summary.exit_code
 
 
 def report_problems(tool, where, problems, skip_missing):
