@@ -53,6 +53,20 @@ def memory_gib():
         return None
 
 
+def openblas_core():
+    """The kernels scipy-openblas32 (the compiled convolutions' matrix products) picks here: from the CPU, or from
+    OPENBLAS_CORETYPE where that is set."""
+    import ctypes
+
+    try:
+        import scipy_openblas32
+        handle = ctypes.CDLL(str(Path(scipy_openblas32.get_lib_dir()) / scipy_openblas32.get_library(fullname=True)))
+    except (ImportError, OSError):
+        return None
+    handle.scipy_openblas_get_corename.restype = ctypes.c_char_p
+    return handle.scipy_openblas_get_corename().decode()
+
+
 def machine():
     """The machine and the versions that the figures depend on."""
     return {
@@ -62,8 +76,10 @@ def machine():
         "os": platform.platform(),
         "python": platform.python_version(),
         "versions": {name: package_version(name) for name in
-                     ("mindspore", "numpy", "opencv-contrib-python-headless", "pillow", "onnxruntime")},
+                     ("mindspore", "numpy", "opencv-contrib-python-headless", "pillow", "onnxruntime",
+                                   "scipy-openblas32", "torch")},
         "ONEDNN_MAX_CPU_ISA": os.environ.get("ONEDNN_MAX_CPU_ISA", "AVX2 (set by src.runtime)"),
+        "openblas_core": openblas_core(),
     }
 
 

@@ -4,8 +4,9 @@
 
 Builds the train step as bench/train_step.py does (GRAPH mode, batch 1; --frames is ECO-lite's segment count), runs
 one warm-up step, then profiles `steps` steps with MindSpore's profiler and sums its per-operator CPU times by
-operator type and by kind (convolution forward, its two gradients, BatchNorm, pooling, optimizer, ...). Each of the
-three convolution kinds does about the forward pass's convolution FLOPs, which gives its GFLOP/s. The machine's limit
+operator type and by kind (convolution forward, its two gradients, BatchNorm, pooling, optimizer, ...; the compiled
+kernels of src/ops are told apart by their cell). Each convolution gradient does about the forward pass's convolution
+FLOPs, which gives each kind's GFLOP/s. The machine's limit
 is measured in the same run as the GFLOP/s of a large float32 matrix product in NumPy (OpenBLAS, all cores), the best
 case for dense arithmetic here. Prints one JSON line.
 """
@@ -22,12 +23,13 @@ import src.runtime  # noqa: E402,F401  (first: oneDNN AVX2 cap before MindSpore 
 from bench.common import emit  # noqa: E402
 from bench.train_step import TRAINING_FLOPS_PER_FORWARD, build, forward_gflops, input_shape  # noqa: E402
 
-KINDS = (  # (kind, operator-type prefixes), first match wins
-    ("convolution forward", ("Conv3D", "Conv2D")),
+KINDS = (  # (kind, operator-type prefixes), the longest match wins
+    ("convolution forward", ("Conv3D", "Conv2D", "Custom: convolution forward")),
+    ("convolution gradients (compiled, input and weights)", ("Custom: convolution gradients",)),
     ("convolution gradient (input)", ("Conv3DBackpropInput", "Conv2DBackpropInput")),
     ("convolution gradient (weights)", ("Conv3DBackpropFilter", "Conv2DBackpropFilter")),
     ("BatchNorm (forward and gradient)", ("BatchNorm",)),
-    ("pooling (forward and gradient)", ("MaxPool", "AvgPool", "Custom")),  # Custom: src/ops max-pool gradient
+    ("pooling (forward and gradient)", ("MaxPool", "AvgPool", "Custom: max-pool gradient")),
     ("ReLU (forward and gradient)", ("ReLU",)),
     ("optimizer (Adam, SGD, assignments)", ("Adam", "SGD", "ApplyMomentum", "Assign")),
 )
@@ -54,16 +56,38 @@ def _timed(function):
     return time.perf_counter() - start
 
 
+def custom_label(full_name):
+    """What a compiled kernel of src/ops is, from the cell scope in its full operator name."""
+    if "CompiledConv" in full_name:
+        return "Custom: convolution gradients" if "Grad_" in full_name else "Custom: convolution forward"
+    return "Custom: max-pool gradient" if "MaxPool" in full_name else "Custom"
+
+
 def op_times(profile_dir):
-    """{op type: total ms} from the profiler's CPU summary."""
-    found = list(Path(profile_dir).rglob("cpu_op_type_info_*.csv"))
+    """{op type: total ms} from the profiler's CPU details; compiled kernels (op type Custom) are told apart by
+    what they compute."""
+    found = list(Path(profile_dir).rglob("cpu_op_detail_info_*.csv"))
     if not found:
-        raise SystemExit(f"{profile_dir}: the profiler wrote no cpu_op_type_info_*.csv")
+        raise SystemExit(f"{profile_dir}: the profiler wrote no cpu_op_detail_info_*.csv")
+    totals = {}
     with open(found[0], newline="") as handle:
-        return {row["op_type"]: float(row["total_compute_time"]) for row in csv.DictReader(handle)}
+        for row in csv.DictReader(handle):
+            label = custom_label(row["full_op_name"]) if row["op_type"] == "Custom" else row["op_type"]
+            totals[label] = totals.get(label, 0.0) + float(row["op_total_time(ms)"])
+    return totals
 
 
-CONVOLUTION_KINDS = ("convolution forward", "convolution gradient (input)", "convolution gradient (weights)")
+# (kind, how many forward passes' FLOPs it does)
+CONVOLUTION_KINDS = (("convolution forward", 1), ("convolution gradient (input)", 1),
+                     ("convolution gradient (weights)", 1), ("convolution gradients (compiled, input and weights)", 2))
+
+
+def convolution_speeds(by_kind, gflops):
+    """GFLOP/s of each convolution kind. With the compiled kernels MindSpore's gradient kernels run only the head's
+    1x1x1 convolution, which would read as an absurd speed: they are left out then."""
+    compiled = bool(by_kind.get(CONVOLUTION_KINDS[-1][0]))
+    kinds = [CONVOLUTION_KINDS[0], CONVOLUTION_KINDS[-1]] if compiled else CONVOLUTION_KINDS[:3]
+    return {kind: round(passes * gflops / (by_kind[kind] / 1000), 1) for kind, passes in kinds if by_kind.get(kind)}
 
 
 def measure(model, frames, crop, steps):
@@ -107,8 +131,7 @@ def measure(model, frames, crop, steps):
         "forward_gflops_per_clip": round(gflops, 2),
         "training_gflops_per_clip": round(TRAINING_FLOPS_PER_FORWARD * gflops, 1),
         "achieved_gflop_per_s": round(achieved, 1),
-        "convolution_gflop_per_s": {kind: round(gflops / (by_kind[kind] / 1000), 1) for kind in CONVOLUTION_KINDS
-                                    if by_kind.get(kind)},
+        "convolution_gflop_per_s": convolution_speeds(by_kind, gflops),
         "matmul_peak_gflop_per_s": peak,
         "share_of_peak": round(achieved / peak, 3),
     }
@@ -127,7 +150,7 @@ def markdown(result):
     lines += [f"| {op} | {value:,.1f} | {value / total:.1%} |" for op, value in result["top_ops_ms"].items()]
     convolutions = result.get("convolution_gflop_per_s", {})
     if convolutions:
-        lines += ["", "Convolution GFLOP/s by kind (each does about the forward pass's FLOPs) against the matrix "
+        lines += ["", "Convolution GFLOP/s by kind (each gradient does about the forward pass's FLOPs) against the matrix "
                   "product's " + f"{result['matmul_peak_gflop_per_s']:.1f}: " + ", ".join(
                       f"{kind} {value:.1f} ({value / result['matmul_peak_gflop_per_s']:.0%})"
                       for kind, value in convolutions.items()) + "."]

@@ -184,7 +184,9 @@ def render(report):
              "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['os']}; Python {m['python']}; "
              + ", ".join(f"{name} {version}" for name, version in m["versions"].items() if version)
-             + f"; oneDNN ISA cap {m['ONEDNN_MAX_CPU_ISA']}.",
+             + f"; oneDNN ISA cap {m['ONEDNN_MAX_CPU_ISA']}"
+             + (f"; OpenBLAS kernels of the compiled convolutions: {m['openblas_core']}" if m.get("openblas_core")
+                else "") + ".",
              "", "Figures come from one run and are ratios within it; this machine's speed drifts by 10-30 % between "
              "runs, so compare ratios, not absolute values across runs.", "", "## Targets", ""]
     lines += targets(report) or ["(no section with targets was run)"]

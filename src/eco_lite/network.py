@@ -4,11 +4,13 @@ ResNet over the stacked frame features, global average pooling, dropout and a li
 The layers, paddings and BatchNorm settings (eps 1e-5, PyTorch momentum 0.1) are the original's, and so are the parameter
 names (`base_model.conv1.conv2d.weight`, `base_model.block3a.b2.0.bn2d.gamma`, `base_model.res3a_bn_bn3d.bn2d.gamma`,
 `new_fc.weight`), so checkpoints written by the original load by name. Convolutions and BatchNorm keep MindSpore's default
-initialisation as the original did; the head is xavier_uniform with a zero bias.
+initialisation as the original did; the head is xavier_uniform with a zero bias. On CPU the convolutions train with the
+compiled kernels of src/ops where built; inference and exported graphs use nn.Conv2d/nn.Conv3d.
 """
 from mindspore import nn, ops
 
 from src.layers import SeededDropout
+from src.ops import conv
 
 BN_EPS = 1e-5
 # PyTorch convention (weight of the new batch), as the original's MindSpore momentum 0.9.
@@ -42,8 +44,8 @@ class ConvBNReLU2d(nn.Cell):
 
     def __init__(self, in_channels, out_channels, kernel_size=1, stride=1, padding=0, bn_momentum=BN_MOMENTUM):
         super().__init__()
-        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride, pad_mode="pad", padding=padding,
-                                has_bias=True)
+        self.conv2d = conv.conv2d(in_channels, out_channels, kernel_size, stride, pad_mode="pad", padding=padding,
+                                  has_bias=True)
         self.bn2d = nn.BatchNorm2d(out_channels, eps=BN_EPS, momentum=1.0 - bn_momentum)
         self.relu = nn.ReLU()
 
@@ -92,8 +94,8 @@ class CeilMaxPool2d(nn.Cell):
 def conv3d(in_channels, out_channels, stride=1):
     """3x3x3 Conv3d with bias: 'same' padding at stride 1, one voxel of padding at stride 2 (the original's choice)."""
     if stride == 1:
-        return nn.Conv3d(in_channels, out_channels, 3, 1, pad_mode="same", has_bias=True)
-    return nn.Conv3d(in_channels, out_channels, 3, stride, pad_mode="pad", padding=1, has_bias=True)
+        return conv.conv3d(in_channels, out_channels, 3, 1, pad_mode="same", has_bias=True)
+    return conv.conv3d(in_channels, out_channels, 3, stride, pad_mode="pad", padding=1, has_bias=True)
 
 
 class ECOBackbone(nn.Cell):

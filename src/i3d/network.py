@@ -14,6 +14,7 @@ from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal
 
 from src.layers import SeededDropout
+from src.ops.conv import conv3d
 from src.ops.maxpool3d import max_pool_3d_same
 
 BN_EPS = 1e-3
@@ -82,12 +83,16 @@ def max_pool_same(kernel, stride):
 
 
 class Unit3D(nn.Cell):
-    """Conv3d (TF-SAME, no bias) -> BatchNorm (eps 1e-3, PyTorch momentum 0.01) -> ReLU."""
+    """Conv3d (TF-SAME, no bias) -> BatchNorm (eps 1e-3, PyTorch momentum 0.01) -> ReLU.
+
+    On CPU the convolution trains with the compiled kernels of src/ops where built (MindSpore's run at about half
+    the speed there); inference and exported graphs use nn.Conv3d.
+    """
 
     def __init__(self, in_channels, out_channels, kernel=(1, 1, 1), stride=(1, 1, 1), bn_momentum=BN_MOMENTUM):
         super().__init__()
-        self.conv3d = nn.Conv3d(in_channels, out_channels, kernel, stride, pad_mode="same", has_bias=False,
-                                weight_init=HeNormal(mode="fan_out"))
+        self.conv3d = conv3d(in_channels, out_channels, kernel, stride, pad_mode="same", has_bias=False,
+                             weight_init=HeNormal(mode="fan_out"))
         self.bn = nn.BatchNorm3d(out_channels, eps=BN_EPS, momentum=1.0 - bn_momentum)
         self.relu = nn.ReLU()
 

@@ -2,35 +2,47 @@
 import functools
 import os
 import warnings
+from collections import namedtuple
 from pathlib import Path
 
 SOURCE_DIR = Path(__file__).resolve().parent
-SOURCES = (SOURCE_DIR / "maxpool3d_grad.cc",)
-LIBRARY_NAME = "libms_video_ops.so"
-ENV_VARIABLE = "MS_VIDEO_OPS_LIBRARY"  # a path to use instead of build/ops, or "off" to use MindSpore's kernels
+BUILD_DIR = SOURCE_DIR.parents[1] / "build" / "ops"
+ENV_VARIABLE = "MS_VIDEO_OPS_LIBRARY"  # a folder to use instead of build/ops, or "off" to use MindSpore's kernels
+
+Library = namedtuple("Library", "file sources needs_blas without")
+LIBRARIES = {
+    "pool": Library("libms_video_ops.so", (SOURCE_DIR / "maxpool3d_grad.cc",), False,
+                    "3-D max-pool gradients use MindSpore's CPU kernel, which makes an I3D training step about 1.5x "
+                    "slower"),
+    "conv": Library("libms_video_conv.so", (SOURCE_DIR / "conv3d.cc",), True,
+                    "convolutions are trained with MindSpore's CPU kernels, which make training steps up to 1.6x "
+                    "slower on AVX-512 CPUs"),
+}
 
 
-def default_library_path():
-    return SOURCE_DIR.parents[1] / "build" / "ops" / LIBRARY_NAME
+def default_library_path(kind):
+    return BUILD_DIR / LIBRARIES[kind].file
 
 
 @functools.lru_cache(maxsize=None)
-def library_path():
-    """The kernels' library as an absolute path string, or None (with one warning saying why) when it is missing,
-    older than its sources, or switched off."""
+def library_path(kind):
+    """The library of `kind` (a LIBRARIES key) as an absolute path string, or None (with one warning saying why)
+    when it is missing, older than its sources, or switched off."""
+    library = LIBRARIES[kind]
     chosen = os.environ.get(ENV_VARIABLE, "")
     if chosen.lower() == "off":
         return None
-    path = Path(chosen) if chosen else default_library_path()
+    path = Path(chosen) / library.file if chosen else default_library_path(kind)
     if not path.is_file():
-        _note(f"{path} is missing")
+        _note(f"{path} is missing", library)
         return None
-    if not chosen and any(source.stat().st_mtime > path.stat().st_mtime for source in SOURCES):
-        _note(f"{path} is older than its sources")
+    if not chosen and any(source.stat().st_mtime > path.stat().st_mtime for source in library.sources):
+        _note(f"{path} is older than its sources", library)
         return None
     return str(path.resolve())
 
 
-def _note(reason):
-    warnings.warn(f"{reason}: 3-D max-pool gradients use MindSpore's CPU kernel, which makes an I3D training step "
-                  f"about 1.5x slower; build the fast one with `python -m src.ops.build` (needs g++)", stacklevel=3)
+def _note(reason, library):
+    hint = " and scipy-openblas32" if library.needs_blas else ""
+    warnings.warn(f"{reason}: {library.without}; build it with `python -m src.ops.build` (needs g++{hint})",
+                  stacklevel=3)

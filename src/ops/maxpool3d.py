@@ -33,7 +33,7 @@ def max_pool_3d_same(kernel, stride):
     """A TF-SAME 3-D max-pool: MaxPool3dSame on CPU when its library is built, else nn.MaxPool3d (GPU, Ascend and
     CPUs without the library). The device is read when the network is built, so set it first."""
     kernel, stride = tuple(kernel), tuple(stride)
-    library = library_path() if ms.get_context("device_target") == "CPU" else None
+    library = library_path("pool") if ms.get_context("device_target") == "CPU" else None
     if library is None:
         return nn.MaxPool3d(kernel_size=kernel, stride=stride, pad_mode="same")
     return MaxPool3dSame(kernel, stride, library)

@@ -46,10 +46,13 @@ def test_every_section_runs(tiny_run):
 
     assert [r["mode"] for r in sections["loop"]["results"]] == ["graph", "pynative"]
     assert sum(sections["profile"]["by_kind_ms"].values()) > 0
-    assert sections["profile"]["top_ops_ms"]["Conv3D"] > 0
+    top_ops = sections["profile"]["top_ops_ms"]
+    assert top_ops.get("Conv3D", 0) + top_ops.get("Custom: convolution forward", 0) > 0
     assert sections["profile"]["eco_lite"]["model"] == "eco_lite"
-    assert set(sections["profile"]["convolution_gflop_per_s"]) == {"convolution forward", "convolution gradient (input)",
-                                                                   "convolution gradient (weights)"}
+    kinds = set(sections["profile"]["convolution_gflop_per_s"])
+    gradients = ({"convolution gradient (input)", "convolution gradient (weights)"},  # MindSpore's kernels
+                 {"convolution gradients (compiled, input and weights)"})  # src/ops where built
+    assert "convolution forward" in kinds and any(kind <= kinds for kind in gradients), kinds
 
     backends = {(r["model"], r["backend"]): r for r in sections["inference"]["results"]}
     expected = {"mindspore_ckpt", "mindspore_mindir", "onnxruntime"} | (

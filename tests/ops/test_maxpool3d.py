@@ -1,7 +1,7 @@
 """The compiled 3-D max-pool gradient (src/ops) against MindSpore's nn.MaxPool3d: same forward, same gradient on
 post-ReLU inputs (many ties at zero) for I3D's four pool configurations in GRAPH and PYNATIVE mode, an I3D training
-step within 1e-5, and exported graphs free of Custom operators. The library is built into a temporary folder; the
-tests skip where no C++ compiler exists."""
+step within 1e-5, and exported graphs free of Custom operators. The libraries are built into a temporary folder
+(conftest.py); the tests skip where they cannot be built."""
 import numpy as np
 import pytest
 
@@ -9,7 +9,6 @@ import mindspore as ms
 from mindspore import nn
 
 from src.ops import library
-from src.ops.build import build
 from src.ops.maxpool3d import MaxPool3dSame
 
 # (kernel, stride, input shape) of I3D's pools at small sizes; odd sizes exercise the uneven SAME padding.
@@ -18,20 +17,8 @@ CONFIGS = [((1, 3, 3), (1, 2, 2), (1, 4, 5, 13, 12)), ((3, 3, 3), (2, 2, 2), (2,
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    try:
-        return str(build(tmp_path_factory.mktemp("ops")))
-    except RuntimeError as error:
-        pytest.skip(f"no compiled kernel: {error}")
-
-
-@pytest.fixture
-def use_library(built, monkeypatch):
-    """Make the network's pool factory pick the freshly built library."""
-    monkeypatch.setenv(library.ENV_VARIABLE, built)
-    library.library_path.cache_clear()
-    yield built
-    library.library_path.cache_clear()
+def pool_library(built):
+    return str(built / library.LIBRARIES["pool"].file)
 
 
 def post_relu(shape, seed):
@@ -51,28 +38,28 @@ def forward_and_gradient(pool, x, w):
     return pool(ms.Tensor(x)).asnumpy(), ms.grad(WeightedSum(pool))(ms.Tensor(x), ms.Tensor(w)).asnumpy()
 
 
-def check_configs(built):
+def check_configs(pool_library):
     for index, (kernel, stride, shape) in enumerate(CONFIGS):
         x = post_relu(shape, index)
         reference = nn.MaxPool3d(kernel_size=kernel, stride=stride, pad_mode="same")
         w = np.random.default_rng(10 + index).standard_normal(reference(ms.Tensor(x)).shape).astype(np.float32)
         y_ref, g_ref = forward_and_gradient(reference, x, w)
-        y, g = forward_and_gradient(MaxPool3dSame(kernel, stride, built), x, w)
+        y, g = forward_and_gradient(MaxPool3dSame(kernel, stride, pool_library), x, w)
         np.testing.assert_array_equal(y, y_ref)
         np.testing.assert_allclose(g, g_ref, rtol=0, atol=1e-5, err_msg=f"kernel {kernel} stride {stride}")
 
 
-def test_gradient_equals_builtin_graph(built):
-    check_configs(built)
+def test_gradient_equals_builtin_graph(pool_library):
+    check_configs(pool_library)
 
 
-def test_gradient_equals_builtin_pynative(built, pynative_mode):
-    check_configs(built)
+def test_gradient_equals_builtin_pynative(pool_library, pynative_mode):
+    check_configs(pool_library)
 
 
-def test_float16_gradient_is_cast(built, pynative_mode):
+def test_float16_gradient_is_cast(pool_library, pynative_mode):
     x = post_relu((1, 2, 3, 5, 5), 0)
-    pool = MaxPool3dSame((3, 3, 3), (1, 1, 1), built)
+    pool = MaxPool3dSame((3, 3, 3), (1, 1, 1), pool_library)
     gradient = ms.grad(lambda t: pool(t).sum())(ms.Tensor(x, ms.float16))
     assert gradient.dtype == ms.float16
     reference = ms.grad(lambda t: nn.MaxPool3d(3, 1, pad_mode="same")(t).sum())(ms.Tensor(x))
@@ -116,4 +103,6 @@ def test_export_has_no_custom_operator(use_library, tmp_path, file_format):
               file_format=file_format)
     exported = (tmp_path / f"net.{file_format.lower()}").read_bytes()
     assert b"MaxPool3D" in exported or b"MaxPool" in exported
-    assert b"Custom" not in exported and b"MaxPool3dSameGrad" not in exported
+    assert b"Conv3D" in exported or b"Conv" in exported
+    for custom in (b"Custom", b"MaxPool3dSameGrad", b"Conv3dForward", b"Conv3dGradInput", b"Conv3dGradFilter"):
+        assert custom not in exported

@@ -1,0 +1,263 @@
+// 3-D convolution (NCDHW, float32, no dilation or groups) as im2col + OpenBLAS sgemm, for MindSpore's ops.Custom
+// (func_type "aot") on CPU: the forward pass and both gradients.
+//
+// Why: MindSpore 2.10's CPU convolutions run oneDNN's gemm:jit under the AVX2 cap that src/runtime.py sets (with
+// AVX-512 allowed, oneDNN falls back to reference kernels for NCDHW data). On AVX-512 CPUs OpenBLAS's SkylakeX sgemm
+// is about twice as fast, and convolutions are 90% of a training step. 2-D convolutions use the same kernels with a
+// depth of 1.
+//
+// config (int64[12]): kd kh kw sd sh sw, then the padding before and after each axis (d0 d1 h0 h1 w0 w1); d0 = -1
+// means TF "SAME" on every axis (computed here from the input size, the odd pixel at the end).
+//   Conv3dForward(x (N,C,D,H,W), w (O,C,kd,kh,kw), config) -> y (N,O,OD,OH,OW)
+//   Conv3dGradInput(dy, w, x, config) -> dx (x is read for its shape only)
+//   Conv3dGradFilter(x, dy, w, config) -> dw (w is read for its shape only)
+// The library that holds cblas_sgemm (scipy-openblas32) is opened on first use from the path given at build time
+// (MSV_OPENBLAS). OpenBLAS picks its kernels from the CPU, or from OPENBLAS_CORETYPE where that is set.
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#ifndef MSV_OPENBLAS
+#error "build with -DMSV_OPENBLAS=\"path of libscipy_openblas.so\""
+#endif
+
+namespace {
+
+enum { kRowMajor = 101, kNoTrans = 111, kTrans = 112 };
+using Sgemm = void (*)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *,
+                       int);
+constexpr int64_t kColumnBytes = 8 << 20;  // the im2col buffer of one chunk of output rows
+constexpr int64_t kMinPositions = 256;     // a chunk narrower than this makes the matrix product inefficient
+
+Sgemm sgemm = nullptr;
+
+// OpenBLAS runs single-threaded and the kernels split their chunks over the cores themselves: its idle threads
+// spin after each call and would starve the im2col work between calls.
+bool load_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void *handle = dlopen(MSV_OPENBLAS, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) return;
+    auto set_threads = reinterpret_cast<void (*)(int)>(dlsym(handle, "scipy_openblas_set_num_threads"));
+    if (set_threads) set_threads(1);
+    sgemm = reinterpret_cast<Sgemm>(dlsym(handle, "scipy_cblas_sgemm"));
+  });
+  return sgemm != nullptr;
+}
+
+struct Geometry {
+  int64_t n, c, d, h, w, o, kd, kh, kw, sd, sh, sw, pd, ph, pw, od, oh, ow;
+  int64_t in_sample() const { return c * d * h * w; }
+  int64_t out_plane() const { return od * oh * ow; }
+  int64_t out_sample() const { return o * out_plane(); }
+  int64_t taps() const { return c * kd * kh * kw; }  // K of the matrix product
+  bool pointwise() const {
+    return kd == 1 && kh == 1 && kw == 1 && sd == 1 && sh == 1 && sw == 1 && pd == 0 && ph == 0 && pw == 0;
+  }
+};
+
+int64_t same_before(int64_t size, int64_t kernel, int64_t stride) {
+  const int64_t out = (size + stride - 1) / stride;
+  return std::max<int64_t>((out - 1) * stride + kernel - size, 0) / 2;
+}
+
+Geometry geometry(const int64_t *x, const int64_t *weight, const int64_t *y, const int64_t *cfg) {
+  Geometry g{x[0], x[1], x[2], x[3], x[4], weight[0], cfg[0], cfg[1], cfg[2], cfg[3], cfg[4], cfg[5],
+             0, 0, 0, y[2], y[3], y[4]};
+  if (cfg[6] < 0) {
+    g.pd = same_before(g.d, g.kd, g.sd);
+    g.ph = same_before(g.h, g.kh, g.sh);
+    g.pw = same_before(g.w, g.kw, g.sw);
+  } else {
+    g.pd = cfg[6];
+    g.ph = cfg[8];
+    g.pw = cfg[10];
+  }
+  return g;
+}
+
+// The work is cut into chunks of whole output rows of one sample: chunk i covers rows [first, last) of sample n,
+// a row being one (output frame, output line) pair. Pointwise convolutions cut positions instead of rows (no im2col).
+struct Chunk {
+  int64_t n, first, last;
+};
+
+std::vector<Chunk> chunks(const Geometry &g, int64_t threads) {
+  const int64_t unit = g.pointwise() ? 1 : g.ow, units = g.out_plane() / unit;
+  const int64_t row_bytes = sizeof(float) * (g.pointwise() ? 0 : g.taps() * g.ow);
+  int64_t per_chunk = row_bytes ? std::max<int64_t>(1, kColumnBytes / row_bytes) : units;
+  // Enough chunks for every thread when the sample allows it, none narrower than kMinPositions.
+  const int64_t balanced = (g.n * units + threads - 1) / threads;
+  per_chunk = std::min(per_chunk, std::max(balanced, (kMinPositions + unit - 1) / unit));
+  std::vector<Chunk> out;
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t first = 0; first < units; first += per_chunk)
+      out.push_back({n, first * unit, std::min(units, first + per_chunk) * unit});
+  return out;
+}
+
+int64_t thread_count() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// work(thread, chunk) for every chunk, chunks dealt round-robin to up to thread_count() threads.
+template <typename Work>
+void for_chunks(const std::vector<Chunk> &all, int64_t threads, Work work) {
+  auto run = [&](int64_t t) {
+    for (size_t i = t; i < all.size(); i += threads) work(t, all[i]);
+  };
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t) pool.emplace_back(run, t);
+  run(0);
+  for (auto &thread : pool) thread.join();
+}
+
+// The column matrix of output rows [r0, r1) of one sample (the positions of those rows, one column each; a row of
+// the matrix per (c, kd, kh, kw)). Scatter mode adds the columns back into the input gradient instead (col2im).
+template <bool kScatter>
+void columns(const Geometry &g, float *in, float *col, int64_t r0, int64_t r1) {
+  const int64_t positions = (r1 - r0) * g.ow;
+  for (int64_t c = 0; c < g.c; ++c)
+    for (int64_t a = 0; a < g.kd; ++a)
+      for (int64_t b = 0; b < g.kh; ++b)
+        for (int64_t e = 0; e < g.kw; ++e) {
+          float *row = col + (((c * g.kd + a) * g.kh + b) * g.kw + e) * positions;
+          // Output columns whose input w lies inside the frame: [ow0, ow1).
+          const int64_t ow0 = std::min(g.ow, std::max<int64_t>(0, (g.pw - e + g.sw - 1) / g.sw));
+          const int64_t ow1 = std::max(ow0, std::min(g.ow, (g.w + g.pw - e + g.sw - 1) / g.sw));
+          for (int64_t r = r0; r < r1; ++r, row += g.ow) {
+            const int64_t id = (r / g.oh) * g.sd - g.pd + a, ih = (r % g.oh) * g.sh - g.ph + b;
+            if (id < 0 || id >= g.d || ih < 0 || ih >= g.h) {
+              if (!kScatter) std::fill(row, row + g.ow, 0.0f);
+              continue;
+            }
+            float *src = in + ((c * g.d + id) * g.h + ih) * g.w - g.pw + e;  // src[x * sw] is column x
+            if (kScatter) {
+              for (int64_t x = ow0; x < ow1; ++x) src[x * g.sw] += row[x];
+              continue;
+            }
+            std::fill(row, row + ow0, 0.0f);
+            if (g.sw == 1) {
+              std::memcpy(row + ow0, src + ow0, sizeof(float) * (ow1 - ow0));
+            } else {
+              for (int64_t x = ow0; x < ow1; ++x) row[x] = src[x * g.sw];
+            }
+            std::fill(row + ow1, row + g.ow, 0.0f);
+          }
+        }
+}
+
+void forward(const Geometry &g, const float *x, const float *weight, float *y) {
+  const int O = int(g.o), K = int(g.taps()), plane = int(g.out_plane());
+  const int64_t threads = thread_count();
+  const std::vector<Chunk> all = chunks(g, threads);
+  std::vector<std::vector<float>> col(threads);
+  for_chunks(all, std::min<int64_t>(threads, all.size()), [&](int64_t t, const Chunk &k) {
+    const int positions = int(k.last - k.first);
+    const float *in = x + k.n * g.in_sample();
+    float *out = y + k.n * g.out_sample() + k.first;
+    if (g.pointwise()) {
+      sgemm(kRowMajor, kNoTrans, kNoTrans, O, positions, K, 1.0f, weight, K, in + k.first, plane, 0.0f, out, plane);
+      return;
+    }
+    col[t].resize(size_t(K) * positions);
+    columns<false>(g, const_cast<float *>(in), col[t].data(), k.first / g.ow, k.last / g.ow);
+    sgemm(kRowMajor, kNoTrans, kNoTrans, O, positions, K, 1.0f, weight, K, col[t].data(), positions, 0.0f, out,
+          plane);
+  });
+}
+
+// Threads after the first add their chunks' input gradients into private buffers, summed at the end: neighbouring
+// chunks overlap in the input they read.
+void grad_input(const Geometry &g, const float *dy, const float *weight, float *dx) {
+  const int O = int(g.o), K = int(g.taps()), plane = int(g.out_plane());
+  const int64_t threads = thread_count(), size = g.n * g.in_sample();
+  const std::vector<Chunk> all = chunks(g, threads);
+  const int64_t used = std::min<int64_t>(threads, all.size());
+  std::vector<std::vector<float>> col(used), partial(g.pointwise() ? 0 : used);
+  if (!g.pointwise()) {
+    std::memset(dx, 0, sizeof(float) * size);
+    for (int64_t t = 1; t < used; ++t) partial[t].assign(size_t(size), 0.0f);
+  }
+  for_chunks(all, used, [&](int64_t t, const Chunk &k) {
+    const int positions = int(k.last - k.first);
+    const float *grad = dy + k.n * g.out_sample() + k.first;
+    if (g.pointwise()) {
+      sgemm(kRowMajor, kTrans, kNoTrans, K, positions, O, 1.0f, weight, K, grad, plane, 0.0f,
+            dx + k.n * g.in_sample() + k.first, plane);
+      return;
+    }
+    col[t].resize(size_t(K) * positions);
+    sgemm(kRowMajor, kTrans, kNoTrans, K, positions, O, 1.0f, weight, K, grad, plane, 0.0f, col[t].data(),
+          positions);
+    float *target = (t == 0 ? dx : partial[t].data()) + k.n * g.in_sample();
+    columns<true>(g, target, col[t].data(), k.first / g.ow, k.last / g.ow);
+  });
+  for (int64_t t = 1; t < int64_t(partial.size()); ++t)
+    for (int64_t i = 0; i < size; ++i) dx[i] += partial[t][i];
+}
+
+// Each thread sums its chunks' weight gradients; the threads' sums are added at the end.
+void grad_filter(const Geometry &g, const float *x, const float *dy, float *dw) {
+  const int O = int(g.o), K = int(g.taps()), plane = int(g.out_plane());
+  const int64_t threads = thread_count();
+  const std::vector<Chunk> all = chunks(g, threads);
+  const int64_t used = std::min<int64_t>(threads, all.size());
+  std::vector<std::vector<float>> col(used), sum(used, std::vector<float>(size_t(O) * K, 0.0f));
+  for_chunks(all, used, [&](int64_t t, const Chunk &k) {
+    const int positions = int(k.last - k.first);
+    const float *in = x + k.n * g.in_sample(), *grad = dy + k.n * g.out_sample() + k.first;
+    if (g.pointwise()) {
+      sgemm(kRowMajor, kNoTrans, kTrans, O, K, positions, 1.0f, grad, plane, in + k.first, plane, 1.0f,
+            sum[t].data(), K);
+      return;
+    }
+    col[t].resize(size_t(K) * positions);
+    columns<false>(g, const_cast<float *>(in), col[t].data(), k.first / g.ow, k.last / g.ow);
+    sgemm(kRowMajor, kNoTrans, kTrans, O, K, positions, 1.0f, grad, plane, col[t].data(), positions, 1.0f,
+          sum[t].data(), K);
+  });
+  for (int64_t i = 0; i < int64_t(O) * K; ++i) {
+    float total = 0.0f;
+    for (int64_t t = 0; t < used; ++t) total += sum[t][i];
+    dw[i] = total;
+  }
+}
+
+bool float32(const char *dtype) { return std::strcmp(dtype, "float32") == 0; }
+
+}  // namespace
+
+extern "C" int Conv3dForward(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                             void *stream, void *extra) {
+  if (nparam != 4 || ndims[0] != 5 || ndims[1] != 5 || !float32(dtypes[0]) || !float32(dtypes[1])) return 1;
+  if (!load_blas()) return 2;
+  const Geometry g = geometry(shapes[0], shapes[1], shapes[3], static_cast<const int64_t *>(params[2]));
+  forward(g, static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+          static_cast<float *>(params[3]));
+  return 0;
+}
+
+extern "C" int Conv3dGradInput(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                               void *stream, void *extra) {
+  if (nparam != 5 || ndims[0] != 5 || ndims[1] != 5 || !float32(dtypes[0]) || !float32(dtypes[1])) return 1;
+  if (!load_blas()) return 2;
+  const Geometry g = geometry(shapes[2], shapes[1], shapes[0], static_cast<const int64_t *>(params[3]));
+  grad_input(g, static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+             static_cast<float *>(params[4]));
+  return 0;
+}
+
+extern "C" int Conv3dGradFilter(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                                void *stream, void *extra) {
+  if (nparam != 5 || ndims[0] != 5 || ndims[1] != 5 || !float32(dtypes[0]) || !float32(dtypes[1])) return 1;
+  if (!load_blas()) return 2;
+  const Geometry g = geometry(shapes[0], shapes[2], shapes[1], static_cast<const int64_t *>(params[3]));
+  grad_filter(g, static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+              static_cast<float *>(params[4]));
+  return 0;
+}

@@ -1,0 +1,28 @@
+"""python -m src.ops.build: both libraries where a compiler and scipy-openblas32 exist; without OpenBLAS the pool
+kernel is still built and the convolutions' library is skipped with a note (exit 0, or 1 with --strict)."""
+import shutil
+import sys
+
+import pytest
+
+from src.ops import build as ops_build
+from src.ops.library import LIBRARIES
+
+pytestmark = pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
+                                reason="no C++ compiler")
+
+
+def test_builds_both_libraries(tmp_path, capsys):
+    pytest.importorskip("scipy_openblas32")
+    assert ops_build.main(["--out_dir", str(tmp_path), "--strict"]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(lib.file for lib in LIBRARIES.values())
+    assert capsys.readouterr().out.count("[ops] built") == 2
+
+
+@pytest.mark.parametrize("strict, status", [(False, 0), (True, 1)])
+def test_without_openblas_skips_the_convolutions(tmp_path, monkeypatch, capsys, strict, status):
+    monkeypatch.setitem(sys.modules, "scipy_openblas32", None)  # import fails
+    assert ops_build.main(["--out_dir", str(tmp_path)] + (["--strict"] if strict else [])) == status
+    assert [path.name for path in tmp_path.iterdir() if path.is_file()] == [LIBRARIES["pool"].file]
+    err = capsys.readouterr().err
+    assert "libms_video_conv.so not built" in err and "scipy-openblas32 is not installed" in err
