@@ -33,7 +33,7 @@ enum { kRowMajor = 101, kNoTrans = 111, kTrans = 112 };
 using Sgemm = void (*)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *,
                        int);
 constexpr int64_t kColumnBytes = 8 << 20;  // the im2col buffer of one chunk of output rows
-constexpr int64_t kMinPositions = 256;     // a chunk narrower than this makes the matrix product inefficient
+constexpr int64_t kMinPositions = 64;      // a chunk narrower than this makes the matrix product inefficient
 
 Sgemm sgemm = nullptr;
 
@@ -104,11 +104,15 @@ std::vector<Chunk> chunks(const Geometry &g, int64_t threads) {
 
 int64_t thread_count() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-// work(thread, chunk) for every chunk, chunks dealt round-robin to up to thread_count() threads.
+// work(thread, chunk) for every chunk on `threads` threads: chunks dealt round-robin, or with `by_sample` every
+// chunk of a sample to one thread (contiguous runs of samples), so that threads never share a sample.
 template <typename Work>
-void for_chunks(const std::vector<Chunk> &all, int64_t threads, Work work) {
+void for_chunks(const std::vector<Chunk> &all, int64_t threads, Work work, int64_t by_sample = 0) {
   auto run = [&](int64_t t) {
-    for (size_t i = t; i < all.size(); i += threads) work(t, all[i]);
+    for (size_t i = 0; i < all.size(); ++i) {
+      const int64_t owner = by_sample ? all[i].n * threads / by_sample : int64_t(i % threads);
+      if (owner == t) work(t, all[i]);
+    }
   };
   std::vector<std::thread> pool;
   for (int64_t t = 1; t < threads; ++t) pool.emplace_back(run, t);
@@ -171,18 +175,18 @@ void forward(const Geometry &g, const float *x, const float *weight, float *y) {
   });
 }
 
-// Threads after the first add their chunks' input gradients into private buffers, summed at the end: neighbouring
-// chunks overlap in the input they read.
+// Neighbouring chunks of one sample overlap in the input they read, so threads work on whole samples where there
+// are enough of them to share evenly; otherwise the threads after the first add into private buffers, summed at
+// the end.
 void grad_input(const Geometry &g, const float *dy, const float *weight, float *dx) {
   const int O = int(g.o), K = int(g.taps()), plane = int(g.out_plane());
   const int64_t threads = thread_count(), size = g.n * g.in_sample();
   const std::vector<Chunk> all = chunks(g, threads);
   const int64_t used = std::min<int64_t>(threads, all.size());
-  std::vector<std::vector<float>> col(used), partial(g.pointwise() ? 0 : used);
-  if (!g.pointwise()) {
-    std::memset(dx, 0, sizeof(float) * size);
-    for (int64_t t = 1; t < used; ++t) partial[t].assign(size_t(size), 0.0f);
-  }
+  const bool by_sample = g.n % used == 0 || g.n >= 4 * used;
+  std::vector<std::vector<float>> col(used), partial(g.pointwise() || by_sample ? 0 : used);
+  if (!g.pointwise()) std::memset(dx, 0, sizeof(float) * size);
+  for (int64_t t = 1; t < int64_t(partial.size()); ++t) partial[t].assign(size_t(size), 0.0f);
   for_chunks(all, used, [&](int64_t t, const Chunk &k) {
     const int positions = int(k.last - k.first);
     const float *grad = dy + k.n * g.out_sample() + k.first;
@@ -194,9 +198,9 @@ void grad_input(const Geometry &g, const float *dy, const float *weight, float *
     col[t].resize(size_t(K) * positions);
     sgemm(kRowMajor, kTrans, kNoTrans, K, positions, O, 1.0f, weight, K, grad, plane, 0.0f, col[t].data(),
           positions);
-    float *target = (t == 0 ? dx : partial[t].data()) + k.n * g.in_sample();
+    float *target = (t == 0 || partial.empty() ? dx : partial[t].data()) + k.n * g.in_sample();
     columns<true>(g, target, col[t].data(), k.first / g.ow, k.last / g.ow);
-  });
+  }, by_sample && !g.pointwise() ? g.n : 0);
   for (int64_t t = 1; t < int64_t(partial.size()); ++t)
     for (int64_t i = 0; i < size; ++i) dx[i] += partial[t][i];
 }

@@ -1,4 +1,5 @@
-// Gradient of a TF-SAME 3-D max-pool (NCDHW, float32) for MindSpore's ops.Custom (func_type "aot") on CPU.
+// Gradient of a 3-D max-pool (NCDHW, float32; TF-SAME or VALID) for MindSpore's ops.Custom (func_type "aot") on CPU.
+// 2-D pools use it with a depth of 1.
 //
 // MindSpore 2.10's CPU MaxPool3DGrad is slow (a third of an I3D training step); this kernel recomputes each
 // window's argmax from the input and adds the output gradient there. Ties go to the first element in (d, h, w)
@@ -6,7 +7,7 @@
 // -inf padded buffer and the max is taken axis by axis (w, then h, then d) over contiguous rows, keeping the
 // position of the first maximum at each stage; first-wins per axis in that order is first-wins in (d, h, w).
 //
-// params: x (N,C,D,H,W), dy (N,C,OD,OH,OW), kernel-stride (int64[6]: kd kh kw sd sh sw) | dx (N,C,D,H,W)
+// params: x (N,C,D,H,W), dy (N,C,OD,OH,OW), config (int64[7]: kd kh kw sd sh sw valid) | dx (N,C,D,H,W)
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -22,7 +23,12 @@ struct Axis {
   int64_t size, kernel, stride, out, pad, padded;  // padded: extent of the padded input that the windows cover
 };
 
-Axis same_axis(int64_t size, int64_t kernel, int64_t stride) {
+// TF "SAME" (-inf padding, the odd one at the end) or, with `valid`, no padding and only whole windows.
+Axis pool_axis(int64_t size, int64_t kernel, int64_t stride, bool valid) {
+  if (valid) {
+    const int64_t out = (size - kernel) / stride + 1;
+    return {size, kernel, stride, out, 0, size};
+  }
   int64_t out = (size + stride - 1) / stride;
   int64_t total = std::max<int64_t>((out - 1) * stride + kernel - size, 0);
   return {size, kernel, stride, out, total / 2, std::max((out - 1) * stride + kernel, size + total / 2)};
@@ -122,8 +128,9 @@ extern "C" int MaxPool3dSameGrad(int nparam, void **params, int *ndims, int64_t 
   const int64_t *cfg = static_cast<const int64_t *>(params[2]);
   float *dx = static_cast<float *>(params[3]);
   const int64_t *xs = shapes[0];
-  const Axis d = same_axis(xs[2], cfg[0], cfg[3]), h = same_axis(xs[3], cfg[1], cfg[4]),
-             w = same_axis(xs[4], cfg[2], cfg[5]);
+  const bool valid = cfg[6] != 0;
+  const Axis d = pool_axis(xs[2], cfg[0], cfg[3], valid), h = pool_axis(xs[3], cfg[1], cfg[4], valid),
+             w = pool_axis(xs[4], cfg[2], cfg[5], valid);
   if (shapes[1][2] != d.out || shapes[1][3] != h.out || shapes[1][4] != w.out) return 2;
   if (d.padded * h.padded * w.padded > std::numeric_limits<int32_t>::max()) return 3;
   const int64_t planes = xs[0] * xs[1], in_plane = xs[2] * xs[3] * xs[4], out_plane = d.out * h.out * w.out;

@@ -9,7 +9,7 @@ import mindspore as ms
 from mindspore import nn
 
 from src.ops import library
-from src.ops.maxpool3d import MaxPool3dSame
+from src.ops.maxpool3d import MaxPool2dValid, MaxPool3dSame
 
 # (kernel, stride, input shape) of I3D's pools at small sizes; odd sizes exercise the uneven SAME padding.
 CONFIGS = [((1, 3, 3), (1, 2, 2), (1, 4, 5, 13, 12)), ((3, 3, 3), (2, 2, 2), (2, 3, 7, 9, 8)),
@@ -106,3 +106,23 @@ def test_export_has_no_custom_operator(use_library, tmp_path, file_format):
     assert b"Conv3D" in exported or b"Conv" in exported
     for custom in (b"Custom", b"MaxPool3dSameGrad", b"Conv3dForward", b"Conv3dGradInput", b"Conv3dGradFilter"):
         assert custom not in exported
+
+
+# (kernel, stride, input shape) of ECO-lite's 2-D pools after their zero row and column, at small sizes.
+CONFIGS_2D = [(3, 2, (2, 4, 13, 13)), (3, 2, (1, 3, 8, 11)), (2, 2, (1, 2, 6, 7))]
+
+
+@pytest.mark.parametrize("mode", ["graph", "pynative"])
+def test_2d_valid_gradient_equals_builtin(pool_library, request, mode):
+    if mode == "pynative":
+        request.getfixturevalue("pynative_mode")
+    for index, (kernel, stride, shape) in enumerate(CONFIGS_2D):
+        x = post_relu(shape, index)
+        x[..., -1, :] = 0  # the zero row and column CeilMaxPool2d appends: ties with the ReLU's zeros
+        x[..., :, -1] = 0
+        reference = nn.MaxPool2d(kernel_size=kernel, stride=stride, pad_mode="valid")
+        w = np.random.default_rng(20 + index).standard_normal(reference(ms.Tensor(x)).shape).astype(np.float32)
+        y_ref, g_ref = forward_and_gradient(reference, x, w)
+        y, g = forward_and_gradient(MaxPool2dValid(kernel, stride, pool_library), x, w)
+        np.testing.assert_array_equal(y, y_ref)
+        np.testing.assert_array_equal(g, g_ref, err_msg=f"kernel {kernel} stride {stride} shape {shape}")
