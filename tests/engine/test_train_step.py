@@ -4,7 +4,7 @@ import mindspore as ms
 import pytest
 from mindspore import nn
 
-from src.engine.train_step import TrainStep, build_train_step, uses_loss_scaling
+from src.engine.train_step import TrainStep, build_train_step, clip_by_global_norm, uses_loss_scaling
 
 pytestmark = pytest.mark.usefixtures("pynative_mode")
 
@@ -41,6 +41,19 @@ def test_clipping_limits_the_update_to_the_global_norm():
     # one SGD step of lr 0.5 moves the weights by 0.5 * the (clipped) gradient; the bias moves too, so <=
     assert np.linalg.norm(clipped - before) <= 0.5 * 1e-3 * (1 + 1e-5)
     assert np.linalg.norm(free - before) > 10 * np.linalg.norm(clipped - before)
+
+
+def test_clip_by_global_norm_scales_by_the_global_l2_norm_only_above_the_limit():
+    rng = np.random.RandomState(0)
+    arrays = [rng.randn(*shape).astype(np.float32) for shape in ((8, 4, 3, 3, 3), (8, 4, 3, 3), (8,), (5, 7))]
+    norm = np.sqrt(sum(np.sum(np.square(a.astype(np.float64))) for a in arrays))
+    for clip_norm in (norm / 3, norm * 3):
+        clipped = clip_by_global_norm(tuple(ms.Tensor(a) for a in arrays), float(clip_norm))
+        for array, tensor in zip(arrays, clipped):
+            assert tensor.shape == array.shape and tensor.dtype == ms.float32
+            np.testing.assert_allclose(tensor.asnumpy(), array * min(1.0, clip_norm / norm), rtol=1e-6, atol=0)
+    unclipped = clip_by_global_norm(tuple(ms.Tensor(a) for a in arrays), float(norm * 3))
+    assert all(np.array_equal(tensor.asnumpy(), array) for array, tensor in zip(arrays, unclipped))
 
 
 def test_loss_scaling_gives_the_same_step_and_skips_overflowing_gradients():
