@@ -11,6 +11,8 @@ Defaults are what the original's *code* used where its README table disagrees (l
 checkpoints_num_keep 16, sink_mode True). Deliberate departures, all decided after parsing:
 - eval's test_sample_duration is 64, not the original's 256, which looped most clips and disagreed with training,
   export and eval_onnx (docs/differences.md#i3d-eval-clip-length);
+- eval's --backend (new, default auto) runs the checkpoints on ONNX Runtime on a CPU target when it is installed
+  (docs/differences.md#eval-backend);
 - device_target, when not given, is the accelerator this machine has (Ascend, else GPU, else CPU) instead of always
   Ascend; amp_level, when not given, is O3 on Ascend and O0 elsewhere; device_id falls back to env DEVICE_ID, then 0;
   device_num falls back to env RANK_SIZE, then 1 (the original: 8);
@@ -26,9 +28,9 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from src.cli import (CONTEXT_MODES, DEVICE_TARGETS, Parser, add_bool_flag, add_choice_flag, detect_device_target,
-                     env_int, non_negative_float, non_negative_int, note, number, parse_fusion_weights,
-                     positive_float, positive_int, resolve_device, unit_fraction)
+from src.cli import (BACKEND_HELP, BACKENDS, CONTEXT_MODES, DEVICE_TARGETS, Parser, add_bool_flag, add_choice_flag,
+                     detect_device_target, env_int, non_negative_float, non_negative_int, note, number,
+                     parse_fusion_weights, positive_float, positive_int, resolve_device, unit_fraction)
 
 DATASET_NUM_CLASSES = {"hmdb51": 51, "ucf101": 101}
 MODES = ("rgb", "flow")
@@ -92,6 +94,7 @@ class I3DDefaults:
     num_crops: int = 1
     fusion: str = "sum"
     fusion_weights: tuple = (1.0, 1.0)
+    backend: str = "auto"
     # export
     file_name: str = "i3d_minddir"
     file_format: str = "MINDIR"
@@ -313,6 +316,8 @@ def eval_parser():
                                 "annotation file's label count when that differs")
     _add_evaluation(parser, d, "checkpoint")
     _add_device(parser)
+    add_choice_flag(parser.add_argument_group("backend"), "--backend", choices=BACKENDS, default=d.backend,
+                    help=BACKEND_HELP)
     _add_run(parser, d)
     _add_cloud(parser, "ckpt_url", "result_url")
     return parser

@@ -8,16 +8,19 @@ The video goes through what the data tools and eval.py do (src/video_inference.p
 (--frame_size), TV-L1 flow for flow and joint, the evaluation transforms, clip scores averaged; joint sums the rgb and
 flow logits (eval.py's default fusion). --frame_size must be the --size the checkpoint's training frames were made
 with: flow is measured in pixels of those frames. Without --rgb_path (or with --rgb_path kinetics400) the rgb stream
-is DeepMind's Kinetics-400 I3D, converted once into a cache folder (src/i3d/pretrained.py).
+is DeepMind's Kinetics-400 I3D, converted once into a cache folder (src/i3d/pretrained.py). --backend auto runs the
+networks on ONNX Runtime when it is installed and the device target is CPU (exported once per checkpoint and batch
+into the same cache folder), else on MindSpore; the line `backend: ...` says which ran.
 """
 import sys
 from pathlib import Path
 
 import src.runtime  # noqa: F401  (first: caps oneDNN at AVX2 before MindSpore loads)
-from src.cli import CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target, non_negative_int, positive_int
+from src.cli import (BACKEND_HELP, BACKENDS, CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target,
+                     non_negative_int, positive_int)
 from src.data.video_io import VideoReadError
 from src.i3d.pretrained import KINETICS400
-from src.predictors import ModelError, load_eco, load_i3d
+from src.predictors import ModelError, load_eco, load_i3d, make_predictor, resolve_backend
 from src.video_inference import (CLIP_CHOICES, OUT_VIDEO_SUFFIXES, LabelMapError, WindowSource, class_names,
                                  clip_windows, decode_video, flow_images, memory_clip_loader, top_k,
                                  write_labelled_video)
@@ -56,6 +59,7 @@ def parse_args(argv=None):
     parser.add_argument("--out_video", help=f"also write the video with the top label drawn on it "
                                             f"({', '.join(OUT_VIDEO_SUFFIXES)})")
     parser.add_argument("--allow_truncated", action="store_true", help="use the decodable part of a truncated video")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
     parser.add_argument("--device_target", choices=DEVICE_TARGETS, help="default: this machine's accelerator")
     parser.add_argument("--context", choices=tuple(CONTEXT_MODES), default="py",
                         help="py: PYNATIVE (a few clips: faster than compiling a graph), gr: GRAPH")
@@ -85,50 +89,38 @@ def parse_args(argv=None):
     return args
 
 
-def i3d_predictor(path, mode, num_classes):
-    """(predict_batch, classes) of an InceptionI3D built for the checkpoint's head and loaded from it."""
-    from src.engine.predictor import mindspore_predictor
-
-    net, _ = load_i3d(path, mode, num_classes)
-    return mindspore_predictor(net), net.num_classes
-
-
-def eco_predictor(path, num_segments, num_classes):
-    """(predict_batch, classes) of an ECOLite built for the checkpoint's new_fc and loaded from it."""
-    from src.engine.predictor import mindspore_predictor
-
-    net, _ = load_eco(path, num_segments, num_classes)
-    return mindspore_predictor(net), net.num_classes
-
-
 def load_models(args):
-    """({stream: predict_batch}, class count): the checkpoints, checked before any video work."""
+    """({stream: (network, checkpoint file)}, class count): the checkpoints, checked before any video work."""
     if args.model == "eco_lite":
-        predict, classes = eco_predictor(args.checkpoint_path, args.num_segments, args.num_classes)
-        return {"eco_lite": predict}, classes
-    predictors, classes = {}, {}
-    for stream in args.streams:
-        predictors[stream], classes[stream] = i3d_predictor(getattr(args, f"{stream}_path"), stream, args.num_classes)
+        net, checkpoint = load_eco(args.checkpoint_path, args.num_segments, args.num_classes)
+        return {"eco_lite": (net, checkpoint)}, net.num_classes
+    networks = {stream: load_i3d(getattr(args, f"{stream}_path"), stream, args.num_classes) for stream in args.streams}
+    classes = {stream: net.num_classes for stream, (net, _) in networks.items()}
     if len(set(classes.values())) > 1:
         raise DemoError(f"{args.rgb_path} has {classes['rgb']} classes but {args.flow_path} has {classes['flow']}")
-    return predictors, classes[args.streams[0]]
+    return networks, classes[args.streams[0]]
 
 
-def score(predict, load, windows, batch_size, progress):
-    """One video's logits: every clip scored through src.evaluation, averaged."""
+def score(args, model, clip_shape, load, windows, batch_size):
+    """One video's logits: every clip scored through src.evaluation on --backend, averaged. The batch is known only
+    now (a video of few clips needs no bigger one), and an ONNX export has a fixed one."""
     from src.evaluation import evaluate_stream
 
     source = WindowSource(load, windows)
-    return evaluate_stream(predict, source, min(batch_size, len(source)), num_workers=1, progress=progress).scores[0]
+    batch_size = min(batch_size, len(source))
+    net, checkpoint = model
+    predict, used = make_predictor(net, checkpoint, (batch_size, *clip_shape), args.backend, args.device_target)
+    print(f"backend: {used}", flush=True)
+    return evaluate_stream(predict, source, batch_size, num_workers=1, progress=args.progress).scores[0]
 
 
-def score_i3d(args, predictors, frames, gray):
+def score_i3d(args, networks, frames, gray):
     """Logits of I3D rgb, flow or joint (the sum of the two streams' clip-averaged logits, as eval.py's fusion)."""
     from src.data.i3d_dataset import i3d_transforms
     from src.evaluation import fuse
 
     scores = {}
-    for stream, predict in predictors.items():
+    for stream, model in networks.items():
         transforms = i3d_transforms(stream, train=False, spatial_size=args.spatial_size)
         if stream == "rgb":
             windows = clip_windows(len(frames), args.sample_duration, args.clips)
@@ -142,18 +134,20 @@ def score_i3d(args, predictors, frames, gray):
             load = memory_clip_loader(flow, transforms, (3, 0, 1, 2), first_index=first)
         print(f"{stream}: {len(windows)} clip(s) of {args.sample_duration} frames at {args.spatial_size}x"
               f"{args.spatial_size}", flush=True)
-        scores[stream] = score(predict, load, windows, args.batch_size, args.progress)
+        clip_shape = (3 if stream == "rgb" else 2, args.sample_duration, args.spatial_size, args.spatial_size)
+        scores[stream] = score(args, model, clip_shape, load, windows, args.batch_size)
     return fuse(scores["rgb"], scores["flow"]) if args.mode == "joint" else scores[args.mode]
 
 
-def score_eco(args, predict, frames):
+def score_eco(args, model, frames):
     """ECO-lite logits of the evaluation's clip: one frame from the middle of each of --num_segments segments."""
     from src.data.eco_dataset import eco_transforms
     from src.data.temporal import segment_indices_val
 
     load = memory_clip_loader(frames, eco_transforms(False, args.input_size), (0, 3, 1, 2), stack_channels=True)
     print(f"eco_lite: {args.num_segments} segments at {args.input_size}x{args.input_size}", flush=True)
-    return score(predict, load, [segment_indices_val(len(frames), args.num_segments)], 1, args.progress)
+    clip_shape = (3 * args.num_segments, args.input_size, args.input_size)
+    return score(args, model, clip_shape, load, [segment_indices_val(len(frames), args.num_segments)], 1)
 
 
 def print_table(title, ranked, classes):
@@ -167,8 +161,10 @@ def run(args):
     """Print the top-k table (and write --out_video); returns [(rank, class index, name, probability)]."""
     from src.runtime import init_context
 
-    init_context(args.device_target or detect_device_target(), args.context)
-    predictors, classes = load_models(args)
+    args.device_target = args.device_target or detect_device_target()
+    args.backend = resolve_backend(args.backend, args.device_target)
+    init_context(args.device_target, args.context)
+    networks, classes = load_models(args)
     names, note = class_names(classes, args.label_map)
     if note:
         print(f"note: {note}", file=sys.stderr, flush=True)
@@ -176,9 +172,9 @@ def run(args):
     print(f"video: {args.video}: {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]} (--frame_size "
           f"{args.frame_size}) at {fps:g} fps", flush=True)
     if args.model == "i3d":
-        logits, title = score_i3d(args, predictors, frames, gray), f"I3D {args.mode}"
+        logits, title = score_i3d(args, networks, frames, gray), f"I3D {args.mode}"
     else:
-        logits, title = score_eco(args, predictors["eco_lite"], frames), "ECO-lite"
+        logits, title = score_eco(args, networks["eco_lite"], frames), "ECO-lite"
     ranked = top_k(logits, names, args.top_k)
     print_table(title, ranked, classes)
     if args.out_video:

@@ -14,20 +14,21 @@ the same top-1 form the segments. Memory stays bounded whatever the length (src/
 Online (ECO-lite): the paper's working memory of --num_segments frames, half replaced by new frames every
 --num_segments frames, one prediction per update (src/eco_lite/online.py). Any source OpenCV opens: a file, a camera
 index, a stream URL; Ctrl-C stops either mode cleanly and the outputs so far are written.
---backend auto runs the networks on ONNX Runtime when it is installed (about twice MindSpore's speed on a CPU),
-exported once into a cache folder; the real-time factor printed at the end is video seconds per wall-clock second.
+--backend auto runs the networks on ONNX Runtime when it is installed and the device target is CPU (about twice
+MindSpore's speed there), exported once into a cache folder; the real-time factor printed at the end is video seconds
+per wall-clock second.
 """
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 import src.runtime  # noqa: F401  (first: caps oneDNN at AVX2 before MindSpore loads)
-from src.cli import (CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target, non_negative_int, positive_int,
-                     unit_fraction)
+from src.cli import (BACKEND_HELP, BACKENDS, CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target,
+                     non_negative_int, positive_int, unit_fraction)
 from src.data.atomic import describe_os_error
 from src.data.video_io import VideoReadError
 from src.i3d.pretrained import KINETICS400
-from src.predictors import BACKENDS, ModelError
+from src.predictors import ModelError, resolve_backend
 from src.timeline import STREAM_VIDEO_SUFFIXES, TruthError, capture_argument
 from src.video_inference import LabelMapError
 
@@ -75,8 +76,7 @@ def parse_args(argv=None):
     parser.add_argument("--out_video", help=f"the frames with the current label ({', '.join(STREAM_VIDEO_SUFFIXES)})")
     parser.add_argument("--truth", help="CSV of the true segments (start_frame,end_frame,class): prints the segment "
                                         "IoU and adds a truth strip to --out_png (timeline only)")
-    parser.add_argument("--backend", choices=BACKENDS, default="auto",
-                        help="auto: onnxruntime when installed (faster on CPU), else mindspore")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
     parser.add_argument("--device_target", choices=DEVICE_TARGETS, help="MindSpore's device (default: this machine's)")
     parser.add_argument("--context", choices=tuple(CONTEXT_MODES), default="gr",
                         help="MindSpore backend: gr (GRAPH, compiled once: long videos) or py (PYNATIVE)")
@@ -165,8 +165,8 @@ def build_streams(args, networks):
 
     streams = []
     for stream, (net, checkpoint) in networks.items():
-        tag = f"eco_lite_{args.num_segments}" if stream == "eco_lite" else f"i3d_{stream}"
-        predict, args.backend_used = make_predictor(net, checkpoint, tag, input_shape(args, stream), args.backend)
+        predict, args.backend_used = make_predictor(net, checkpoint, input_shape(args, stream), args.backend,
+                                                    args.device_target)
         if stream == "eco_lite":
             make_input = clip_maker(eco_transforms(False, args.input_size), ECO_LAYOUT, stack_channels=True)
         else:
@@ -303,7 +303,9 @@ def run(args):
         print(f"note: {args.source} does not give its frame rate; times assume {stream.fps:g} fps", file=sys.stderr,
               flush=True)
     try:
-        init_context(args.device_target or detect_device_target(), args.context)
+        args.device_target = args.device_target or detect_device_target()
+        args.backend = resolve_backend(args.backend, args.device_target)
+        init_context(args.device_target, args.context)
         networks, classes = load_networks(args)
         names, note = class_names(classes, args.label_map)
         if note:

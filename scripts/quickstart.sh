@@ -73,12 +73,12 @@ joint_data=(--video_path "$data/rgb/ucf101/jpg" --annotation_path "$data/rgb/ucf
 step "I3D: evaluate rgb, flow and joint (the final checkpoints)"
 "$py" eval.py --dataset ucf101 --test_mode joint --rgb_path "$rgb_ckpt" --flow_path "$flow_ckpt" "${joint_data[@]}" \
   --num_classes "$num_classes" "${clip[@]}" "${eval_clips[@]}" --batch_size "$batch" --num_workers 2 \
-  --scores_path "$work/results/mindspore_scores.npz" --report_dir "$work/results/report"
+  --scores_path "$work/results/mindspore_scores.npz" --report_dir "$work/results/report" --backend mindspore
 step "I3D rgb fine-tuned from Kinetics-400: evaluate the final checkpoint"
 "$py" eval.py --dataset ucf101 --test_mode rgb --rgb_path "$k400_final" --video_path "$k400_data/jpg" \
   --annotation_path "$k400_data/annotation/ucf101_01.json" --num_classes "$num_classes" \
   --spatial_size "$k400_crop" --test_sample_duration 16 "${eval_clips[@]}" --batch_size "$batch" --num_workers 2 \
-  --scores_path "$work/results/kinetics400_rgb.npz"
+  --scores_path "$work/results/kinetics400_rgb.npz" --backend mindspore
 
 for mode in rgb flow; do
   ckpt="$rgb_ckpt"; [[ $mode == flow ]] && ckpt="$flow_ckpt"

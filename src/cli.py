@@ -18,6 +18,10 @@ TRUE_WORDS = ("true", "1")
 FALSE_WORDS = ("false", "0")
 EMPTY_WORDS = ("", "None", "null")
 MODELS = ("i3d", "eco_lite")
+# Inference backends of the entry points that run a checkpoint (src/predictors.py resolves them).
+BACKENDS = ("auto", "mindspore", "onnxruntime")
+BACKEND_HELP = ("inference backend: auto = onnxruntime when it is installed and the device target is CPU (about "
+                "twice MindSpore's speed there; the checkpoint is exported once into a cache folder), else mindspore")
 
 # Which model an entry point runs when --model is not given: a flag that only ECO-lite's entry points have selects
 # ECO-lite; everything else is I3D, whose original command lines never carry them. export.py's --dataset belongs

@@ -26,6 +26,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory):
+    """The ONNX Runtime backend's exports (src/predictors.py), which eval.py, demo.py and the other inference entry
+    points make on a CPU by default, go to a folder of this session instead of the user's cache (I3D_CACHE_DIR, which
+    subprocesses inherit)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("I3D_CACHE_DIR", str(tmp_path_factory.mktemp("i3d_cache")))
+        yield
+
+
 @pytest.fixture
 def pynative_mode():
     """Run a test in PYNATIVE mode and restore the previous mode afterwards."""

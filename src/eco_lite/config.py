@@ -20,9 +20,9 @@ from pathlib import Path
 
 import yaml
 
-from src.cli import (CONTEXT_MODES, DEVICE_TARGETS, Parser, at_least, choice, fail, non_negative_float,
-                     non_negative_int, optional, parse_bool, positive_float, positive_int, resolve_device,
-                     unit_fraction)
+from src.cli import (BACKEND_HELP, BACKENDS, CONTEXT_MODES, DEVICE_TARGETS, Parser, at_least, choice, fail,
+                     non_negative_float, non_negative_int, optional, parse_bool, positive_float, positive_int,
+                     resolve_device, unit_fraction)
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
 
@@ -130,6 +130,7 @@ OPTIONS = {
                                "src/eco_lite/online.py); the running prediction at the video's end is its score",
                    ()),
     "scores_path": (_text, "also save the per-video scores (.npz) here", ()),
+    "backend": (choice(BACKENDS), "evaluation's " + BACKEND_HELP, ()),
     "device_target": (choice(DEVICE_TARGETS, allow_empty=True),
                       f"{', '.join(DEVICE_TARGETS)}; default: this machine's accelerator", ()),
     "device_id": (optional(non_negative_int), "device index; default: env DEVICE_ID, else the file's, else 0", ()),

@@ -15,9 +15,9 @@ from src.cli import fail
 from src.data.eco_dataset import eco_transforms
 from src.data.video_io import read_image
 from src.eco_lite.online import OnlineECO
-from src.engine.drivers import USER_ERRORS
-from src.engine.predictor import mindspore_predictor
+from src.engine.drivers import USER_ERRORS, recipe_predictor
 from src.evaluation import EvalResult, save_scores, scores_paths, write_report
+from src.predictors import resolve_backend
 from src.runtime import init_context
 from src.timeline import clip_maker
 
@@ -36,13 +36,14 @@ def online_video_logits(predict, make_input, video, template, memory_size, seed)
 def run_online_evaluation(recipe):
     """Score every validation video online and print the evaluation's lines; returns the exit status."""
     args = recipe.args
-    init_context(args.device_target, args.context, args.device_id, args.seed)
     start = time.time()
     try:
+        args.backend = resolve_backend(args.backend, args.device_target)
+        init_context(args.device_target, args.context, args.device_id, args.seed)
         source = recipe.eval_source(recipe.name)
         print(f"Found {len(source)} validation examples", flush=True)
         print(f"checkpoint: {args.resume}", flush=True)
-        predict = mindspore_predictor(recipe.eval_network(recipe.name, args.resume, source))
+        predict = recipe_predictor(recipe, recipe.name, args.resume, source, batch_size=1)
         make_input = clip_maker(eco_transforms(False, args.input_size), ECO_LAYOUT, stack_channels=True)
         scores, updates = [], 0
         for video in tqdm(source.videos, unit="video", disable=not (args.progress and sys.stderr.isatty())):

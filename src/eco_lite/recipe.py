@@ -121,6 +121,11 @@ class ECOLiteRecipe:
     def model_path(self, stream):
         return self.args.resume
 
+    def eval_clip_shape(self, stream):
+        """(3 * T, H, W) of one evaluation clip: the fixed input of an ONNX export, less the batch."""
+        a = self.args
+        return (3 * a.num_segments, a.input_size, a.input_size)
+
     def eval_network(self, stream, path, source):
         """The checkpoint's head must have the class count (evaluation wants the trained head)."""
         from src.eco_lite import ECOLite, load_eco_checkpoint

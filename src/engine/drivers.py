@@ -4,29 +4,30 @@ A recipe (src/i3d/recipe.py, src/eco_lite/recipe.py) holds a model's facts and i
 everything else the same way for both: the device, data-parallel ranks, the train step, the loop, scoring, fusion,
 score files, reports and the export file. User errors end in one `error: ...` line and exit status 1.
 """
-import shutil
 import sys
 import time
 from pathlib import Path
 
 from src.cli import fail, print_config
-from src.data.atomic import atomic_output, describe_os_error
+from src.data.atomic import describe_os_error
 from src.data.locking import FolderLockedError
 from src.data.pipeline import epoch_batches
 from src.engine.checkpoint_io import CheckpointError
+from src.engine.exporting import ExportError, export_network
 from src.engine.loop import RunExistsError, TrainingError, fit
 from src.engine.predictor import mindspore_predictor
 from src.evaluation import EVAL_ERRORS, evaluate_joint, evaluate_stream, save_scores, scores_paths, write_report
+from src.predictors import ModelError, make_predictor as network_predictor, resolve_backend
 from src.runtime import init_context
 
 # Errors of the user's files or options: reported as one line, never a traceback.
-USER_ERRORS = (CheckpointError,) + EVAL_ERRORS
+USER_ERRORS = (CheckpointError, ModelError) + EVAL_ERRORS
 # Options of either model that a resumed training may change: they do not change the trained weights (where the data
 # lives, how it is loaded and shown, how many epochs to train in all, what is kept and reported).
 RESULT_NEUTRAL_OPTIONS = frozenset({
     "video_path", "annotation_path", "train_list", "val_list", "config_path", "num_workers", "progress",
     "log_interval", "num_epochs", "epochs", "resume", "continue_training", "save_dir", "checkpoints_num_keep",
-    "device_id", "report_dir", "scores_path", "openI", "data_url", "train_url", "sink_mode", "start_epoch"})
+    "device_id", "report_dir", "scores_path", "openI", "data_url", "train_url", "sink_mode", "start_epoch", "backend"})
 EXPORT_SUFFIXES = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
 
 
@@ -103,10 +104,21 @@ def run_training(recipe):
 
 # ---------------------------------------------------------------------------------------------------- evaluation
 
+def recipe_predictor(recipe, stream, model_path, source, batch_size):
+    """predict_batch for batches of `batch_size` clips: the recipe's network with the stream's checkpoint on --backend
+    (src/predictors.py: ONNX Runtime by default on a CPU target); prints the backend used."""
+    args = recipe.args
+    net = recipe.eval_network(stream, model_path, source)
+    predict, used = network_predictor(net, model_path, (batch_size, *recipe.eval_clip_shape(stream)), args.backend,
+                                      args.device_target)
+    print(f"backend: {used}", flush=True)
+    return predict
+
+
 def checkpoint_predictor(recipe):
-    """make_predictor for run_evaluation: the recipe's network with the stream's checkpoint, in inference mode."""
+    """make_predictor for run_evaluation: recipe_predictor at --batch_size."""
     def make_predictor(stream, model_path, source):
-        return mindspore_predictor(recipe.eval_network(stream, model_path, source)), recipe.args.batch_size
+        return recipe_predictor(recipe, stream, model_path, source, recipe.args.batch_size), recipe.args.batch_size
     return make_predictor
 
 
@@ -115,13 +127,14 @@ def run_evaluation(recipe, make_predictor=None, joint_lines=None):
     (--scores_path) and the per-stream report (--report_dir). Returns the exit status.
 
     make_predictor(stream, model_path, source) -> (predict_batch, batch_size) is the only backend-specific part:
-    by default the recipe's MindSpore network with a checkpoint; eval_onnx.py passes an onnxruntime session.
+    by default the recipe's network with a checkpoint on --backend; eval_onnx.py passes an onnxruntime session.
     """
     args = recipe.args
-    if make_predictor is None:
-        init_context(args.device_target, args.context, args.device_id, args.seed)
-        make_predictor = checkpoint_predictor(recipe)
     try:
+        if make_predictor is None:
+            args.backend = resolve_backend(args.backend, args.device_target)  # a missing onnxruntime fails first
+            init_context(args.device_target, args.context, args.device_id, args.seed)
+            make_predictor = checkpoint_predictor(recipe)
         evaluate_streams(recipe, make_predictor, recipe.joint_lines if joint_lines is None else joint_lines)
     except USER_ERRORS as error:
         fail(str(error))
@@ -175,33 +188,6 @@ def export_path(file_name, file_format):
     """MindSpore's naming: the format's suffix is appended unless the name already ends with it."""
     suffix = EXPORT_SUFFIXES[file_format]
     return Path(file_name if file_name.endswith(suffix) else file_name + suffix)
-
-
-class ExportError(Exception):
-    """An export that wrote no file; the message names the target."""
-
-
-def export_network(net, dummy_input, target, file_format):
-    """Export to a temporary file beside `target` and rename it when complete: a failed export leaves nothing.
-
-    Write errors name the target. mindspore.onnx.export logs a failed write and deletes the file instead of raising,
-    so a missing file afterwards is reported with the free space of the folder.
-    """
-    import mindspore as ms
-
-    with atomic_output(target) as partial:
-        try:
-            if file_format == "ONNX":
-                ms.onnx.export(net, dummy_input, file_name=str(partial))
-            else:
-                ms.export(net, dummy_input, file_name=str(partial), file_format=file_format)
-        except OSError as error:
-            raise OSError(error.errno, error.strerror, str(target)) from None
-        if not partial.is_file() or partial.stat().st_size == 0:
-            free_mib = shutil.disk_usage(target.parent).free / 2 ** 20
-            raise ExportError(f"{target}: MindSpore could not write the {file_format} file (see its log line above; "
-                              f"{free_mib:.1f} MiB free in {target.parent}: is the disk full or the folder not "
-                              "writable?)")
 
 
 def run_export(recipe):

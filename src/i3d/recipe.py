@@ -165,6 +165,11 @@ class I3DRecipe:
     def model_path(self, stream):
         return getattr(self.args, f"{stream}_path")
 
+    def eval_clip_shape(self, stream):
+        """(C, T, H, W) of one evaluation clip: the fixed input of an ONNX export, less the batch."""
+        a = self.args
+        return (STREAM_CHANNELS[stream], a.test_sample_duration, a.spatial_size, a.spatial_size)
+
     def eval_network(self, stream, path, source):
         from src.i3d import InceptionI3D, load_i3d_checkpoint
 

@@ -16,7 +16,9 @@ second run on the same --out_dir is refused while one runs; a run killed at any 
 of an uninterrupted one. Runs in this process (one network), videos one after the other, clip loading in
 --num_workers threads.
 rgb without --checkpoint_path uses DeepMind's Kinetics-400 weights (src/i3d/pretrained.py), converted once into a
-cache folder.
+cache folder. --backend auto runs the network on ONNX Runtime when it is installed and the device target is CPU
+(exported once per checkpoint and input shape into the same cache folder), else on MindSpore; `backend: ...` on stderr
+says which ran.
 """
 import functools
 import io
@@ -29,8 +31,8 @@ if __package__ in (None, ""):
 import src.runtime  # noqa: E402,F401  (first: caps oneDNN at AVX2 before MindSpore loads)
 import numpy as np  # noqa: E402
 
-from src.cli import (CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target, non_negative_int,  # noqa: E402
-                     positive_int)
+from src.cli import (BACKEND_HELP, BACKENDS, CONTEXT_MODES, DEVICE_TARGETS, Parser, detect_device_target,  # noqa: E402
+                     non_negative_int, positive_int)
 from src.data.annotations import SUBSETS, AnnotationError  # noqa: E402
 from src.data.frames import FrameFolderError, count_i3d_frames  # noqa: E402
 from src.data.i3d_dataset import MODES, I3DClipDataset, i3d_transforms  # noqa: E402
@@ -86,6 +88,7 @@ def parse_args(argv=None):
     run.add_argument("--overwrite", action="store_true", help="redo videos whose features exist")
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bar (also off when stderr is not a terminal)")
+    run.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
     run.add_argument("--device_target", choices=DEVICE_TARGETS, help="default: this machine's accelerator")
     run.add_argument("--context", choices=tuple(CONTEXT_MODES), default="gr", help="gr: GRAPH, py: PYNATIVE")
     args = parser.parse_args(argv)
@@ -170,16 +173,21 @@ def video_features(job, partial, predict, args, folder_clips):
 
 
 def feature_predictor(args):
-    """predict_batch: clips (N, C, T, H, W) -> Mixed_5c averaged over (T, H, W), (N, 1024)."""
-    from src.engine.predictor import mindspore_predictor
+    """predict_batch on --backend: clips (N, C, T, H, W) -> Mixed_5c averaged over (T, H, W), (N, 1024); the
+    network truncated at Mixed_5c is what runs (and is exported), the pooling is numpy's on either backend."""
     from src.i3d import InceptionI3D, load_i3d_checkpoint
+    from src.i3d.network import MODE_CHANNELS
+    from src.predictors import make_predictor
 
     path = args.checkpoint_path
     if path == KINETICS400:
         path = converted_kinetics400_checkpoint()
     net = InceptionI3D(mode=args.mode, final_endpoint=FEATURE_ENDPOINT)
     load_i3d_checkpoint(net, path)
-    return mindspore_predictor(net, reduce=lambda features: features.mean(axis=(2, 3, 4)))
+    shape = (args.batch_size, MODE_CHANNELS[args.mode], args.window, args.spatial_size, args.spatial_size)
+    predict, used = make_predictor(net, path, shape, args.backend, args.device_target)
+    print(f"backend: {used}", file=sys.stderr, flush=True)
+    return lambda clips: predict(clips).mean(axis=(2, 3, 4))
 
 
 def main(argv=None):
@@ -191,13 +199,16 @@ def main(argv=None):
 
 def extract(args):
     from src.i3d import CheckpointError
+    from src.predictors import ModelError, resolve_backend
     from src.runtime import init_context
 
-    init_context(args.device_target or detect_device_target(), args.context)
+    args.device_target = args.device_target or detect_device_target()
     try:
+        args.backend = resolve_backend(args.backend, args.device_target)
+        init_context(args.device_target, args.context)
         jobs = listed_jobs(args.list, args.out_dir) if args.list else annotated_jobs(args)
         predict = feature_predictor(args)
-    except (AnnotationError, FrameFolderError, CheckpointError) as error:
+    except (AnnotationError, FrameFolderError, CheckpointError, ModelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     work = functools.partial(video_features, predict=predict, args=args,

@@ -91,7 +91,7 @@ def test_yaml_defaults_are_the_seed_values(data):
                 "no_partialbn": True, "weight_decay": 0.0005, "num_saturate": 5, "rgb_prefix": "img_",
                 "eval_freq": 1, "run_distribute": False, "evaluate": False, "input_size": 224, "clip_gradient": 20.0,
                 "num_classes": 101, "save_dir": "./", "seed": 520, "continue_training": False,
-                "device_target": "CPU", "device_id": 0}
+                "device_target": "CPU", "device_id": 0, "backend": "auto"}
     assert {key: getattr(args, key) for key in expected} == expected
     for key in eco_config.MODELARTS_KEYS + eco_config.EXPORT_KEYS:
         assert not hasattr(args, key), key
@@ -153,6 +153,8 @@ def test_device_id_from_flag_then_env_then_file(data, tmp_path, monkeypatch):
 @pytest.mark.parametrize("extra, message", [
     (["--train_list", "/nowhere/train.txt"], "--train_list: /nowhere/train.txt: list file not found"),
     (["--dataset", "jhmdb"], "invalid choice 'jhmdb'"),
+    (["--backend", "tensorrt"], "argument --backend: invalid choice 'tensorrt' (choose from auto, mindspore, "
+                                "onnxruntime)"),
     (["--num_classes", "2"], "has label(s) 2 outside 0..1"),
     (["--modality", "Flow"], "--modality 'Flow': only RGB is supported"),
     (["--arch", "resnet101"], "only ECO is supported"),
@@ -181,6 +183,9 @@ def test_config_file_errors_name_the_file_and_key(data, capsys, tmp_path):
     path.write_text("save_dir:\n")
     assert "'save_dir' needs a value" in user_error(capsys, parse_args, ["--config_path", str(path)])
     assert "file not found" in user_error(capsys, parse_args, ["--config_path", str(tmp_path / "absent.yaml")])
+    path.write_text("backend: tensorrt\n")
+    assert f"{path}: 'backend: tensorrt': invalid choice 'tensorrt' (choose from auto, mindspore, onnxruntime)" in \
+        user_error(capsys, parse_args, ["--config_path", str(path)])
 
 
 def test_packaged_yaml_lists_every_option_once():

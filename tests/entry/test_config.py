@@ -338,6 +338,15 @@ def test_fusion_options(data, capsys):
         capsys, parse_eval_args, argv(joint, data) + ["--fusion=max"])
 
 
+def test_eval_backend_flag(data, capsys):
+    rgb = argv("--dataset=hmdb51 --video_path={rgb_hmdb51_jpg} --annotation_path={rgb_hmdb51_json} "
+               "--rgb_path={i3d-40_56.ckpt} --test_mode=rgb", data)
+    assert parse_eval_args(rgb + ["--backend=ONNXRuntime"]).backend == "onnxruntime"  # case-insensitive, as the others
+    assert parse_eval_args(rgb + ["--backend", "mindspore"]).backend == "mindspore"
+    assert "argument --backend: invalid choice 'tensorrt' (choose from auto, mindspore, onnxruntime)" in parse_error(
+        capsys, parse_eval_args, rgb + ["--backend=tensorrt"])
+
+
 # ------------------------------------------------------------------------------------------- openI flags
 
 def test_openi_is_refused_with_a_clear_message(data, capsys):
@@ -436,8 +445,8 @@ def test_eval_and_export_defaults(data):
     args = parse_eval_args(argv("--dataset=hmdb51 --video_path={rgb_hmdb51_jpg} --annotation_path={rgb_hmdb51_json} "
                                 "--rgb_path={i3d-40_56.ckpt} --test_mode=rgb", data))
     assert (args.num_classes, args.batch_size, args.test_sample_duration, args.num_val_samples, args.num_workers,
-            args.dropout_keep_prob, args.context, args.num_clips, args.num_crops, args.scores_path) == \
-        (51, 8, 64, 1, 16, 0.5, "gr", 1, 1, None)
+            args.dropout_keep_prob, args.context, args.num_clips, args.num_crops, args.scores_path, args.backend) == \
+        (51, 8, 64, 1, 16, 0.5, "gr", 1, 1, None, "auto")
     args = parse_export_args(argv("--checkpoint_path={i3d-40_56.ckpt} --mode=rgb", data))
     assert (args.file_name, args.file_format, args.batch_size, args.sample_duration, args.num_classes,
             args.spatial_size, args.dropout_keep_prob, args.device_id) == \
@@ -456,7 +465,7 @@ EXPOSED = {
              "batch_size", "spatial_size", "test_sample_duration", "num_classes", "dropout_keep_prob", "test_mode",
              "rgb_path", "flow_path", "video_path_joint_flow", "annotation_path_joint_flow", "num_clips", "num_crops",
              "fusion", "fusion_weights", "scores_path", "report_dir", "device_target", "device_id", "context", "seed",
-             "progress",
+             "progress", "backend",
              "openI", "data_url", "ckpt_url", "result_url"},
     "eval_onnx": {"dataset", "video_path", "annotation_path", "num_val_samples", "num_workers", "skip_missing",
                   "batch_size", "spatial_size", "test_sample_duration", "test_mode", "rgb_path", "flow_path",

@@ -45,11 +45,13 @@ def checkpoints(random_i3d_checkpoints):
 
 @pytest.fixture(scope="module")
 def joint_run(data, checkpoints, tmp_path_factory):
-    """run_joint_eval.sh with --scores_path: the MindSpore reference for the other tests."""
+    """run_joint_eval.sh with --scores_path and --backend=mindspore: the MindSpore reference for the other tests."""
     cwd = tmp_path_factory.mktemp("joint_run")
     result = run_script("run_joint_eval.sh", [0, "ucf101", data["rgb"], data["flow"], data["annotation"],
                                               data["annotation"], checkpoints["rgb"], checkpoints["flow"], *TINY,
-                                              f"--batch_size={BATCH}", "--scores_path=scores/ms.npz"], cwd)
+                                              f"--batch_size={BATCH}", "--scores_path=scores/ms.npz",
+                                              "--backend=mindspore"], cwd)
+    assert result.stdout.count("backend: mindspore") == 2
     return {"stdout": result.stdout, "cwd": cwd, **{s: cwd / f"scores/ms_{s}.npz" for s in ("rgb", "flow", "joint")}}
 
 
@@ -117,6 +119,45 @@ def test_onnx_eval_matches_mindspore(data, onnx_models, joint_run, tmp_path):
         assert onnx_result.keys == reference.keys
         assert np.abs(onnx_result.scores - reference.scores).max() < 1e-4
         np.testing.assert_array_equal(onnx_result.predictions, reference.predictions)
+
+
+def assert_same_scores(expected_path, actual_path):
+    """Same videos, same predictions, logits within 1e-4."""
+    expected, _ = load_scores(expected_path)
+    actual, _ = load_scores(actual_path)
+    assert actual.keys == expected.keys
+    np.testing.assert_array_equal(actual.predictions, expected.predictions)
+    assert np.abs(actual.scores - expected.scores).max() < 1e-4
+
+
+@pytest.mark.slow  # end-to-end: runs eval.py
+def test_eval_defaults_to_onnxruntime_on_cpu_with_mindspores_scores(data, checkpoints, joint_run, tmp_path):
+    result = run_cli(["eval.py", "--dataset=ucf101", "--test_mode=joint", f"--rgb_path={checkpoints['rgb']}",
+                      f"--flow_path={checkpoints['flow']}", f"--video_path={data['rgb']}",
+                      f"--annotation_path={data['annotation']}", f"--video_path_joint_flow={data['flow']}", *TINY,
+                      f"--batch_size={BATCH}", "--device_target=CPU", f"--scores_path={tmp_path / 'ort.npz'}"])
+    assert result.stdout.count("backend: onnxruntime") == 2  # the default on a CPU target
+    for stream in ("rgb", "flow", "joint"):
+        assert_same_scores(joint_run[stream], tmp_path / f"ort_{stream}.npz")
+    assert metric_lines(result.stdout) == metric_lines(joint_run["stdout"])
+
+
+@pytest.mark.slow  # end-to-end: runs eval.py
+@pytest.mark.parametrize("online", ["False", "True"])
+def test_eco_lite_eval_on_onnxruntime_gives_mindspores_scores(tiny_eco_data, online, tmp_path):
+    import mindspore as ms
+    from src.eco_lite import ECOLite
+    from src.engine.checkpoint_io import save_checkpoint
+
+    ms.set_seed(7)
+    save_checkpoint(ECOLite(3, 4), tmp_path / "eco.ckpt")
+    for backend in ("mindspore", "onnxruntime"):
+        result = run_cli(["eval.py", "--model", "eco_lite", "--val_list", tiny_eco_data["val"], "--resume",
+                          tmp_path / "eco.ckpt", "--num_classes", "3", "--input_size", "32", "--batch-size", "4",
+                          "--run_online", online, "--backend", backend, "--device_target", "CPU", "--no-progress",
+                          "--scores_path", tmp_path / f"{backend}.npz"])
+        assert f"backend: {backend}" in result.stdout.splitlines()
+    assert_same_scores(tmp_path / "mindspore.npz", tmp_path / "onnxruntime.npz")
 
 
 @pytest.mark.slow  # end-to-end: runs the entry points in subprocesses

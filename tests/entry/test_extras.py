@@ -179,6 +179,70 @@ def test_flow_features_of_a_video_file_equal_those_of_its_prepared_frames(data, 
     np.testing.assert_allclose(np.load(tmp_path / "from_frames" / f"{data['video'].stem}.npy"), from_video, atol=1e-6)
 
 
+# ------------------------------------------------------------------------------------------------------ backends
+
+def backend_args(parse, argv):
+    """{backend: parsed options} of one command line run with --backend mindspore and with --backend onnxruntime."""
+    return {backend: parse([*map(str, argv), "--backend", backend]) for backend in ("mindspore", "onnxruntime")}
+
+
+@pytest.mark.parametrize("model", ["i3d", "eco_lite"])
+def test_demo_onnxruntime_gives_mindspores_logits(data, checkpoints, model, capsys):
+    """The demo's scoring (I3D joint: both streams' networks; ECO-lite) on each backend, on the same decoded video."""
+    import demo
+    from src.video_inference import decode_video
+
+    flags = (["--mode", "joint", "--rgb_path", checkpoints["rgb"], "--flow_path", checkpoints["flow"], *I3D_CLIP]
+             if model == "i3d" else ["--model", "eco_lite", "--checkpoint_path", checkpoints["eco"], "--input_size",
+                                     "32"])
+    logits = {}
+    for backend, args in backend_args(demo.parse_args, [data["video"], *flags, *CPU, "--no-progress"]).items():
+        networks, _ = demo.load_models(args)
+        frames, gray, _ = decode_video(args.video, args.frame_size)
+        logits[backend] = (demo.score_i3d(args, networks, frames, gray) if model == "i3d" else
+                           demo.score_eco(args, networks["eco_lite"], frames))
+        assert capsys.readouterr().out.count(f"backend: {backend}") == (2 if model == "i3d" else 1)
+    assert logits["onnxruntime"].argmax() == logits["mindspore"].argmax()
+    assert np.abs(logits["onnxruntime"] - logits["mindspore"]).max() < 1e-4
+
+
+@pytest.mark.parametrize("mode", ["rgb", "flow"])
+def test_features_onnxruntime_give_mindspores_features(data, checkpoints, mode, tmp_path):
+    """Features of a frame folder (rgb) and of a raw video prepared in memory (flow) on each backend."""
+    from src.tools import extract_features as tool
+
+    videos = tmp_path / "videos.txt"
+    videos.write_text(f"{data[mode] / VIDEO if mode == 'rgb' else data['video']}\n")
+    features = {}
+    for backend, args in backend_args(tool.parse_args, [
+            "--mode", mode, "--checkpoint_path", checkpoints[mode], "--list", videos, "--out_dir", tmp_path / "out",
+            "--spatial_size", "32", "--window", "8", "--stride", "4", "--batch_size", "2", "--frame_size", "32",
+            *CPU]).items():
+        predict = tool.feature_predictor(args)
+        [job] = tool.listed_jobs(args.list, args.out_dir)
+        tool.video_features(job, tmp_path / f"{backend}.npy", predict, args, tool.FrameFolderClips(mode, 32))
+        features[backend] = np.load(tmp_path / f"{backend}.npy")
+    assert features["mindspore"].shape == (2, 1024)
+    scale = max(1.0, np.abs(features["mindspore"]).max())  # rgb features reach ~50 here: 1e-4 of the largest
+    np.testing.assert_allclose(features["onnxruntime"], features["mindspore"], rtol=0, atol=1e-4 * scale)
+
+
+def test_onnxruntime_missing_is_a_clear_error(data, checkpoints, tmp_path, monkeypatch, capsys):
+    import demo
+    import src.predictors as predictors
+    from src.tools import extract_features as tool
+
+    monkeypatch.setattr(predictors, "onnxruntime_available", lambda: False)
+    assert demo.main([str(data["video"]), "--rgb_path", str(checkpoints["rgb"]), "--backend", "onnxruntime", *CPU]) == 1
+    assert tool.main(["--mode", "rgb", "--checkpoint_path", str(checkpoints["rgb"]), "--video_path", str(data["rgb"]),
+                      "--annotation_path", str(data["annotation"]), "--out_dir", str(tmp_path / "out"), "--backend",
+                      "onnxruntime", *CPU]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert [line for line in errors if line.startswith("error: ")] == [
+        "error: --backend onnxruntime: onnxruntime is not installed in this environment (pip install onnxruntime, "
+        "or use --backend mindspore)"] * 2
+
+
 # -------------------------------------------------------------------------------------------- params and FLOPs
 
 def table_rows(text):
