@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from src.ops.library import BUILD_DIR, LIBRARIES
+from src.ops.library import BUILD_DIR, LIBRARIES, blas_record
 
 # target_clones in the sources picks AVX2 at load time where the CPU has it, so one build runs on any x86-64.
 FLAGS = ["-O3", "-shared", "-fPIC", "-std=c++17", "-pthread"]
@@ -37,7 +37,8 @@ def build(kind, out_dir=None, compiler=None):
     compiler = compiler or os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
     if not compiler:
         raise RuntimeError("no C++ compiler found (set CXX or install g++)")
-    defines = [f'-DMSV_OPENBLAS="{blas_library()}"', "-ldl"] if library.needs_blas else []
+    blas = blas_library() if library.needs_blas else None
+    defines = [f'-DMSV_OPENBLAS="{blas}"', "-ldl"] if blas else []
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as scratch:  # the library appears whole or not at all
         partial = Path(scratch) / library.file
@@ -45,6 +46,9 @@ def build(kind, out_dir=None, compiler=None):
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{compiler} failed:\n{done.stderr.strip()}")
+        if blas:  # the library opens this path at run time; library_path checks it is still there
+            Path(scratch, "blas").write_text(f"{blas}\n")
+            os.replace(Path(scratch, "blas"), blas_record(out))
         os.replace(partial, out)
     return out
 

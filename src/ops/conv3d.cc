@@ -34,6 +34,7 @@ using Sgemm = void (*)(int, int, int, int, int, int, float, const float *, int, 
                        int);
 constexpr int64_t kColumnBytes = 8 << 20;  // the im2col buffer of one chunk of output rows
 constexpr int64_t kMinPositions = 64;      // a chunk narrower than this makes the matrix product inefficient
+constexpr int64_t kPartialThreads = 4;     // at most this many copies of an input gradient
 
 Sgemm sgemm = nullptr;
 
@@ -57,9 +58,11 @@ struct Geometry {
   int64_t out_plane() const { return od * oh * ow; }
   int64_t out_sample() const { return o * out_plane(); }
   int64_t taps() const { return c * kd * kh * kw; }  // K of the matrix product
-  bool pointwise() const {
-    return kd == 1 && kh == 1 && kw == 1 && sd == 1 && sh == 1 && sw == 1 && pd == 0 && ph == 0 && pw == 0;
+  bool pointwise() const {  // a plain matrix product: the output plane is the input plane
+    return kd == 1 && kh == 1 && kw == 1 && sd == 1 && sh == 1 && sw == 1 && pd == 0 && ph == 0 && pw == 0 &&
+           od == d && oh == h && ow == w;
   }
+  bool empty() const { return n == 0 || c == 0 || o == 0 || out_plane() == 0; }
 };
 
 int64_t same_before(int64_t size, int64_t kernel, int64_t stride) {
@@ -102,7 +105,12 @@ std::vector<Chunk> chunks(const Geometry &g, int64_t threads) {
   return out;
 }
 
-int64_t thread_count() { return std::max(1u, std::thread::hardware_concurrency()); }
+// MS_VIDEO_OPS_THREADS, else the machine's cores.
+int64_t thread_count() {
+  const char *chosen = std::getenv("MS_VIDEO_OPS_THREADS");
+  const int64_t threads = chosen ? std::atoll(chosen) : int64_t(std::thread::hardware_concurrency());
+  return std::max<int64_t>(1, threads);
+}
 
 // work(thread, chunk) for every chunk on `threads` threads: chunks dealt round-robin, or with `by_sample` every
 // chunk of a sample to one thread (contiguous runs of samples), so that threads never share a sample.
@@ -176,14 +184,14 @@ void forward(const Geometry &g, const float *x, const float *weight, float *y) {
 }
 
 // Neighbouring chunks of one sample overlap in the input they read, so threads work on whole samples where there
-// are enough of them to share evenly; otherwise the threads after the first add into private buffers, summed at
-// the end.
+// are at least as many samples as threads; otherwise (up to kPartialThreads) threads after the first add into
+// private buffers, summed at the end.
 void grad_input(const Geometry &g, const float *dy, const float *weight, float *dx) {
   const int O = int(g.o), K = int(g.taps()), plane = int(g.out_plane());
   const int64_t threads = thread_count(), size = g.n * g.in_sample();
   const std::vector<Chunk> all = chunks(g, threads);
-  const int64_t used = std::min<int64_t>(threads, all.size());
-  const bool by_sample = g.n % used == 0 || g.n >= 4 * used;
+  const bool by_sample = g.n >= std::min<int64_t>(threads, all.size());
+  const int64_t used = std::min<int64_t>({threads, int64_t(all.size()), by_sample ? threads : kPartialThreads});
   std::vector<std::vector<float>> col(used), partial(g.pointwise() || by_sample ? 0 : used);
   if (!g.pointwise()) std::memset(dx, 0, sizeof(float) * size);
   for (int64_t t = 1; t < int64_t(partial.size()); ++t) partial[t].assign(size_t(size), 0.0f);
@@ -241,6 +249,7 @@ extern "C" int Conv3dForward(int nparam, void **params, int *ndims, int64_t **sh
   if (nparam != 4 || ndims[0] != 5 || ndims[1] != 5 || !float32(dtypes[0]) || !float32(dtypes[1])) return 1;
   if (!load_blas()) return 2;
   const Geometry g = geometry(shapes[0], shapes[1], shapes[3], static_cast<const int64_t *>(params[2]));
+  if (g.empty()) return 0;
   forward(g, static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
           static_cast<float *>(params[3]));
   return 0;
@@ -251,6 +260,10 @@ extern "C" int Conv3dGradInput(int nparam, void **params, int *ndims, int64_t **
   if (nparam != 5 || ndims[0] != 5 || ndims[1] != 5 || !float32(dtypes[0]) || !float32(dtypes[1])) return 1;
   if (!load_blas()) return 2;
   const Geometry g = geometry(shapes[2], shapes[1], shapes[0], static_cast<const int64_t *>(params[3]));
+  if (g.empty()) {
+    std::memset(params[4], 0, sizeof(float) * g.n * g.in_sample());
+    return 0;
+  }
   grad_input(g, static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
              static_cast<float *>(params[4]));
   return 0;
@@ -261,6 +274,10 @@ extern "C" int Conv3dGradFilter(int nparam, void **params, int *ndims, int64_t *
   if (nparam != 5 || ndims[0] != 5 || ndims[1] != 5 || !float32(dtypes[0]) || !float32(dtypes[1])) return 1;
   if (!load_blas()) return 2;
   const Geometry g = geometry(shapes[0], shapes[2], shapes[1], static_cast<const int64_t *>(params[3]));
+  if (g.empty()) {
+    std::memset(params[4], 0, sizeof(float) * g.o * g.taps());
+    return 0;
+  }
   grad_filter(g, static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
               static_cast<float *>(params[4]));
   return 0;

@@ -20,6 +20,11 @@ LIBRARIES = {
 }
 
 
+def blas_record(path):
+    """The file beside a library that names the OpenBLAS library it was built against."""
+    return Path(f"{path}.blas")
+
+
 def default_library_path(kind):
     return BUILD_DIR / LIBRARIES[kind].file
 
@@ -39,6 +44,13 @@ def library_path(kind):
     if not chosen and any(source.stat().st_mtime > path.stat().st_mtime for source in library.sources):
         _note(f"{path} is older than its sources", library)
         return None
+    if library.needs_blas:
+        record = blas_record(path)
+        blas = record.read_text().strip() if record.is_file() else ""
+        if not blas or not Path(blas).is_file():
+            _note(f"{path} was built against an OpenBLAS library that is gone ({blas or 'no ' + record.name})",
+                  library)
+            return None
     return str(path.resolve())
 
 

@@ -20,6 +20,11 @@ CONV3D = [
     (4, 6, (1, 3, 3), (1, 2, 2), "same", 0, (1, 4, 3, 9, 8)),
     (8, 5, (3, 3, 3), (1, 1, 1), "same", 0, (1, 8, 8, 23, 24)),  # several chunks, split inside a frame
     (64, 16, (3, 3, 3), (1, 1, 1), "same", 0, (1, 64, 4, 56, 56)),  # chunks cut by the column-buffer limit
+    (4, 5, (1, 1, 1), (1, 1, 1), "pad", (0, 1, 0, 0, 1, 0), (2, 4, 3, 4, 5)),  # 1x1x1 but padded: not pointwise
+    (4, 5, (1, 1, 1), (2, 2, 2), "same", 0, (1, 4, 5, 7, 6)),  # stride larger than the kernel
+    (3, 4, (3, 3, 3), (1, 1, 1), "pad", 2, (1, 3, 3, 4, 5)),  # padding larger than kernel - 1
+    (3, 4, (3, 3, 3), (1, 1, 1), "pad", 1, (1, 3, 4, 5, 2)),  # a frame narrower than the kernel
+    (3, 4, (3, 3, 3), (2, 2, 2), "same", 0, (1, 3, 2, 2, 2)),  # output of one voxel
 ]
 CONV2D = [  # ECO-lite's trunk: explicit symmetric padding, bias
     (3, 8, 7, 2, 3, (3, 3, 20, 21)),
@@ -95,6 +100,14 @@ def test_conv2d(use_library, request, mode):
         assert_close(found, expected, f"2-D kernel {kernel} stride {stride}")
 
 
+@pytest.mark.parametrize("threads", [1, 3, 7])
+def test_any_thread_count_and_batch(use_library, monkeypatch, pynative_mode, threads):
+    """Input gradients split by sample (batch >= threads) or into private buffers (batch < threads)."""
+    monkeypatch.setenv("MS_VIDEO_OPS_THREADS", str(threads))
+    for batch in (1, 3, 9):
+        check_conv3d((3, 4, (3, 3, 3), (1, 1, 1), "same", 0, (batch, 3, 4, 9, 8)), bias=False)
+
+
 def test_repeatable_bit_for_bit(use_library):
     cin, cout, kernel, stride, pad_mode, padding, shape = CONV3D[5]
     layer = conv.conv3d(cin, cout, kernel, stride, pad_mode=pad_mode, padding=padding, has_bias=False)
@@ -126,6 +139,21 @@ def test_missing_library_warns_and_falls_back(tmp_path, monkeypatch):
     library.library_path.cache_clear()
     try:
         with pytest.warns(UserWarning, match="libms_video_conv.so is missing.*scipy-openblas32"):
+            layer = conv.conv3d(2, 3, 3, pad_mode="same")
+    finally:
+        library.library_path.cache_clear()
+    assert type(layer) is nn.Conv3d
+
+
+def test_moved_openblas_falls_back(built, tmp_path, monkeypatch):
+    """A library whose OpenBLAS is gone (a moved or rebuilt environment) is not used."""
+    for kind in library.LIBRARIES:
+        (tmp_path / library.LIBRARIES[kind].file).write_bytes((built / library.LIBRARIES[kind].file).read_bytes())
+    library.blas_record(tmp_path / library.LIBRARIES["conv"].file).write_text("/nowhere/libscipy_openblas.so\n")
+    monkeypatch.setenv(library.ENV_VARIABLE, str(tmp_path))
+    library.library_path.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match="built against an OpenBLAS library that is gone"):
             layer = conv.conv3d(2, 3, 3, pad_mode="same")
     finally:
         library.library_path.cache_clear()
