@@ -48,7 +48,7 @@ class CompiledConv3d(nn.Conv3d):
                  **kwargs):
         super().__init__(in_channels, out_channels, kernel_size, stride, pad_mode=pad_mode, padding=padding,
                          **kwargs)
-        pads = (SAME,) * 6 if pad_mode == "same" else _six(padding)
+        pads = (SAME,) * 6 if pad_mode == "same" else _per_side(padding, 6)
         self.kernel_config, self.compiled_forward = _compiled_conv(library, out_channels, self.kernel_size,
                                                                    self.stride, pads)
 
@@ -67,7 +67,7 @@ class CompiledConv2d(nn.Conv2d):
                  **kwargs):
         super().__init__(in_channels, out_channels, kernel_size, stride, pad_mode=pad_mode, padding=padding,
                          **kwargs)
-        pads = (SAME,) * 6 if pad_mode == "same" else (0, 0) + _four(padding)
+        pads = (SAME,) * 6 if pad_mode == "same" else (0, 0) + _per_side(padding, 4)
         self.kernel_config, self.compiled_forward = _compiled_conv(library, out_channels, (1,) + self.kernel_size,
                                                                    (1,) + self.stride, pads)
 
@@ -78,12 +78,9 @@ class CompiledConv2d(nn.Conv2d):
         return ops.bias_add(y, self.bias) if self.has_bias else y
 
 
-def _six(padding):
-    return (padding,) * 6 if isinstance(padding, int) else tuple(padding)
-
-
-def _four(padding):
-    return (padding,) * 4 if isinstance(padding, int) else tuple(padding)
+def _per_side(padding, sides):
+    """nn.Conv's padding (an int or a tuple of before/after per axis) as a tuple of `sides` values."""
+    return (padding,) * sides if isinstance(padding, int) else tuple(padding)
 
 
 def _compiled_library(kwargs):

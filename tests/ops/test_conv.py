@@ -134,14 +134,19 @@ def test_falls_back_without_library(without_library):
     assert type(conv.conv2d(2, 3, 3, pad_mode="pad", padding=1)) is nn.Conv2d
 
 
-def test_missing_library_warns_and_falls_back(tmp_path, monkeypatch):
-    monkeypatch.setenv(library.ENV_VARIABLE, str(tmp_path))
+def conv3d_from(folder, monkeypatch, warning):
+    """The layer conv3d builds with the libraries of `folder`, checking the warning that says why it falls back."""
+    monkeypatch.setenv(library.ENV_VARIABLE, str(folder))
     library.library_path.cache_clear()
     try:
-        with pytest.warns(UserWarning, match="libms_video_conv.so is missing.*scipy-openblas32"):
-            layer = conv.conv3d(2, 3, 3, pad_mode="same")
+        with pytest.warns(UserWarning, match=warning):
+            return conv.conv3d(2, 3, 3, pad_mode="same")
     finally:
         library.library_path.cache_clear()
+
+
+def test_missing_library_warns_and_falls_back(tmp_path, monkeypatch):
+    layer = conv3d_from(tmp_path, monkeypatch, "libms_video_conv.so is missing.*scipy-openblas32")
     assert type(layer) is nn.Conv3d
 
 
@@ -150,13 +155,7 @@ def test_moved_openblas_falls_back(built, tmp_path, monkeypatch):
     for kind in library.LIBRARIES:
         (tmp_path / library.LIBRARIES[kind].file).write_bytes((built / library.LIBRARIES[kind].file).read_bytes())
     library.blas_record(tmp_path / library.LIBRARIES["conv"].file).write_text("/nowhere/libscipy_openblas.so\n")
-    monkeypatch.setenv(library.ENV_VARIABLE, str(tmp_path))
-    library.library_path.cache_clear()
-    try:
-        with pytest.warns(UserWarning, match="built against an OpenBLAS library that is gone"):
-            layer = conv.conv3d(2, 3, 3, pad_mode="same")
-    finally:
-        library.library_path.cache_clear()
+    layer = conv3d_from(tmp_path, monkeypatch, "built against an OpenBLAS library that is gone")
     assert type(layer) is nn.Conv3d
 
 
