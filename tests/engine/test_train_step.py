@@ -56,6 +56,23 @@ def test_clip_by_global_norm_scales_by_the_global_l2_norm_only_above_the_limit()
     assert all(np.array_equal(tensor.asnumpy(), array) for array, tensor in zip(arrays, unclipped))
 
 
+def test_clip_by_global_norm_is_the_same_in_every_call_for_large_gradients():
+    """MindSpore's CPU sum over 200,000 or more elements adds its threads' partial sums in the order they finish; a
+    resumed run then drifted from the uninterrupted one (its first steps are another process's later ones)."""
+    rng = np.random.RandomState(1)
+    grads = tuple(ms.Tensor(rng.randn(*shape).astype(np.float32)) for shape in ((256, 128, 3, 3, 3), (900_000,),
+                                                                                 (1, 600_000), (64, 3, 7, 7)))
+
+    @ms.jit
+    def clip(*gradients):
+        return clip_by_global_norm(gradients, 1.0)
+
+    first = [tensor.asnumpy() for tensor in clip(*grads)]
+    for _ in range(30):
+        for expected, tensor in zip(first, clip(*grads)):
+            np.testing.assert_array_equal(tensor.asnumpy(), expected)
+
+
 def test_loss_scaling_gives_the_same_step_and_skips_overflowing_gradients():
     plain, _ = train(lambda net, opt: build_train_step(net, opt, clip_norm=5.0))
     scaled, _ = train(lambda net, opt: TrainStep(

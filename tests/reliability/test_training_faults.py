@@ -97,14 +97,7 @@ def uninterrupted(datasets, tmp_path_factory):
     return runs
 
 
-# Known regression, open: since the compiled kernels and the new clipping, an ECO-lite run resumed from a checkpoint
-# ends 4e-8 away from the uninterrupted one (the same-seed and epoch-boundary checks of test_determinism.py pass).
-ECO_RESUME_DRIFT = pytest.mark.xfail(reason="ECO-lite resumed run differs by ~4e-8 from the uninterrupted one",
-                                     strict=False)
-MODELS_RESUMED = ["i3d", pytest.param("eco_lite", marks=ECO_RESUME_DRIFT)]
-
-
-@pytest.mark.parametrize("model, seed", [("i3d", 1), pytest.param("eco_lite", 2, marks=ECO_RESUME_DRIFT)])
+@pytest.mark.parametrize("model, seed", [("i3d", 1), ("eco_lite", 2)])
 def test_kill_9_then_resume_equals_an_uninterrupted_run(model, seed, datasets, uninterrupted, tmp_path):
     """Three kills at seeded moments of the reference run's duration (start-up, mid-epoch, evaluation or a checkpoint
     save), each followed by the README's resume command, then one resume to the end."""
@@ -120,7 +113,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(model, seed, datasets, u
     assert not list(tmp_path.rglob("*.partial*")) and not list(tmp_path.rglob("*.tmp"))
 
 
-@pytest.mark.parametrize("model", MODELS_RESUMED)
+@pytest.mark.parametrize("model", MODELS)
 def test_stop_between_state_and_checkpoint_keeps_the_best_score(model, datasets, uninterrupted, tmp_path):
     """The newest checkpoint lost after train_state.json took its epoch (the moment a kill can fall between the two
     writes): the resume starts from the checkpoint before with that checkpoint's best score and ends identical."""
@@ -133,7 +126,7 @@ def test_stop_between_state_and_checkpoint_keeps_the_best_score(model, datasets,
     assert_same_run(tmp_path, reference, model)
 
 
-@pytest.mark.parametrize("model", MODELS_RESUMED)
+@pytest.mark.parametrize("model", MODELS)
 def test_corrupt_newest_checkpoint_falls_back_to_the_one_before(model, datasets, uninterrupted, tmp_path):
     reference, _ = uninterrupted[model]
     spec = MODELS[model]
