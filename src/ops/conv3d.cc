@@ -112,6 +112,15 @@ int64_t thread_count() {
   return std::max<int64_t>(1, threads);
 }
 
+// work(part) for every part of [0, parts) on its own thread.
+template <typename Work>
+void for_parts(int64_t parts, Work work) {
+  std::vector<std::thread> pool;
+  for (int64_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
+  work(0);
+  for (auto &thread : pool) thread.join();
+}
+
 // work(thread, chunk) for every chunk on `threads` threads: chunks dealt round-robin, or with `by_sample` every
 // chunk of a sample to one thread (contiguous runs of samples), so that threads never share a sample.
 template <typename Work>
@@ -122,18 +131,16 @@ void for_chunks(const std::vector<Chunk> &all, int64_t threads, Work work, int64
       if (owner == t) work(t, all[i]);
     }
   };
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < threads; ++t) pool.emplace_back(run, t);
-  run(0);
-  for (auto &thread : pool) thread.join();
+  for_parts(threads, run);
 }
 
 // The column matrix of output rows [r0, r1) of one sample (the positions of those rows, one column each; a row of
-// the matrix per (c, kd, kh, kw)). Scatter mode adds the columns back into the input gradient instead (col2im).
+// the matrix per (c, kd, kh, kw)), for input channels [c0, c1). Scatter mode adds the columns back into the input
+// gradient instead (col2im).
 template <bool kScatter>
-void columns(const Geometry &g, float *in, float *col, int64_t r0, int64_t r1) {
+void columns(const Geometry &g, float *in, float *col, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   const int64_t positions = (r1 - r0) * g.ow;
-  for (int64_t c = 0; c < g.c; ++c)
+  for (int64_t c = c0; c < c1; ++c)
     for (int64_t a = 0; a < g.kd; ++a)
       for (int64_t b = 0; b < g.kh; ++b)
         for (int64_t e = 0; e < g.kw; ++e) {
@@ -163,23 +170,52 @@ void columns(const Geometry &g, float *in, float *col, int64_t r0, int64_t r1) {
         }
 }
 
+// Fewer chunks than threads (small output planes, such as ECO-lite's 7x7 3-D layers): the chunks are taken one after
+// another and each chunk's matrix product is split over the threads instead, by output channel (forward pass, weight
+// gradient) or input channel (input gradient), so that no two threads write the same element.
+bool split_within_chunks(const std::vector<Chunk> &all, int64_t threads) { return int64_t(all.size()) < threads; }
+
+// Part p of [0, total) cut into `parts` nearly equal ranges.
+int64_t cut(int64_t total, int64_t parts, int64_t p) { return total * p / parts; }
+
+// The column matrix of one chunk (the input itself for pointwise layers) and its leading dimension.
+const float *chunk_columns(const Geometry &g, const float *in, const Chunk &k, std::vector<float> &col, int &ld) {
+  const int positions = int(k.last - k.first);
+  if (g.pointwise()) {
+    ld = int(g.out_plane());
+    return in + k.first;
+  }
+  col.resize(size_t(g.taps()) * positions);
+  columns<false>(g, const_cast<float *>(in), col.data(), k.first / g.ow, k.last / g.ow, 0, g.c);
+  ld = positions;
+  return col.data();
+}
+
 void forward(const Geometry &g, const float *x, const float *weight, float *y) {
   const int O = int(g.o), K = int(g.taps()), plane = int(g.out_plane());
   const int64_t threads = thread_count();
   const std::vector<Chunk> all = chunks(g, threads);
+  if (split_within_chunks(all, threads)) {
+    std::vector<float> col;
+    for (const Chunk &k : all) {
+      int ld = 0;
+      const float *b = chunk_columns(g, x + k.n * g.in_sample(), k, col, ld);
+      float *out = y + k.n * g.out_sample() + k.first;
+      for_parts(threads, [&](int64_t p) {
+        const int64_t o0 = cut(O, threads, p), o1 = cut(O, threads, p + 1);
+        if (o1 > o0)
+          sgemm(kRowMajor, kNoTrans, kNoTrans, int(o1 - o0), int(k.last - k.first), K, 1.0f, weight + o0 * K, K, b,
+                ld, 0.0f, out + o0 * plane, plane);
+      });
+    }
+    return;
+  }
   std::vector<std::vector<float>> col(threads);
   for_chunks(all, std::min<int64_t>(threads, all.size()), [&](int64_t t, const Chunk &k) {
-    const int positions = int(k.last - k.first);
-    const float *in = x + k.n * g.in_sample();
-    float *out = y + k.n * g.out_sample() + k.first;
-    if (g.pointwise()) {
-      sgemm(kRowMajor, kNoTrans, kNoTrans, O, positions, K, 1.0f, weight, K, in + k.first, plane, 0.0f, out, plane);
-      return;
-    }
-    col[t].resize(size_t(K) * positions);
-    columns<false>(g, const_cast<float *>(in), col[t].data(), k.first / g.ow, k.last / g.ow);
-    sgemm(kRowMajor, kNoTrans, kNoTrans, O, positions, K, 1.0f, weight, K, col[t].data(), positions, 0.0f, out,
-          plane);
+    int ld = 0;
+    const float *b = chunk_columns(g, x + k.n * g.in_sample(), k, col[t], ld);
+    sgemm(kRowMajor, kNoTrans, kNoTrans, O, int(k.last - k.first), K, 1.0f, weight, K, b, ld, 0.0f,
+          y + k.n * g.out_sample() + k.first, plane);
   });
 }
 
@@ -190,6 +226,31 @@ void grad_input(const Geometry &g, const float *dy, const float *weight, float *
   const int O = int(g.o), K = int(g.taps()), plane = int(g.out_plane());
   const int64_t threads = thread_count(), size = g.n * g.in_sample();
   const std::vector<Chunk> all = chunks(g, threads);
+  if (split_within_chunks(all, threads)) {
+    if (!g.pointwise()) std::memset(dx, 0, sizeof(float) * size);
+    const int64_t per_channel = g.kd * g.kh * g.kw;
+    std::vector<float> col;
+    for (const Chunk &k : all) {
+      const int positions = int(k.last - k.first);
+      const float *grad = dy + k.n * g.out_sample() + k.first;
+      float *target = dx + k.n * g.in_sample();
+      if (!g.pointwise()) col.resize(size_t(K) * positions);
+      for_parts(threads, [&](int64_t p) {
+        const int64_t c0 = cut(g.c, threads, p), c1 = cut(g.c, threads, p + 1);
+        if (c1 == c0) return;
+        const int64_t k0 = c0 * per_channel, rows = (c1 - c0) * per_channel;
+        if (g.pointwise()) {
+          sgemm(kRowMajor, kTrans, kNoTrans, int(rows), positions, O, 1.0f, weight + k0, K, grad, plane, 0.0f,
+                target + k0 * plane + k.first, plane);
+          return;
+        }
+        sgemm(kRowMajor, kTrans, kNoTrans, int(rows), positions, O, 1.0f, weight + k0, K, grad, plane, 0.0f,
+              col.data() + k0 * positions, positions);
+        columns<true>(g, target, col.data(), k.first / g.ow, k.last / g.ow, c0, c1);
+      });
+    }
+    return;
+  }
   const bool by_sample = g.n >= std::min<int64_t>(threads, all.size());
   const int64_t used = std::min<int64_t>({threads, int64_t(all.size()), by_sample ? threads : kPartialThreads});
   std::vector<std::vector<float>> col(used), partial(g.pointwise() || by_sample ? 0 : used);
@@ -207,7 +268,7 @@ void grad_input(const Geometry &g, const float *dy, const float *weight, float *
     sgemm(kRowMajor, kTrans, kNoTrans, K, positions, O, 1.0f, weight, K, grad, plane, 0.0f, col[t].data(),
           positions);
     float *target = (t == 0 || partial.empty() ? dx : partial[t].data()) + k.n * g.in_sample();
-    columns<true>(g, target, col[t].data(), k.first / g.ow, k.last / g.ow);
+    columns<true>(g, target, col[t].data(), k.first / g.ow, k.last / g.ow, 0, g.c);
   }, by_sample && !g.pointwise() ? g.n : 0);
   for (int64_t t = 1; t < int64_t(partial.size()); ++t)
     for (int64_t i = 0; i < size; ++i) dx[i] += partial[t][i];
@@ -218,20 +279,29 @@ void grad_filter(const Geometry &g, const float *x, const float *dy, float *dw) 
   const int O = int(g.o), K = int(g.taps()), plane = int(g.out_plane());
   const int64_t threads = thread_count();
   const std::vector<Chunk> all = chunks(g, threads);
+  if (split_within_chunks(all, threads)) {
+    std::memset(dw, 0, sizeof(float) * O * K);
+    std::vector<float> col;
+    for (const Chunk &k : all) {
+      int ld = 0;
+      const float *b = chunk_columns(g, x + k.n * g.in_sample(), k, col, ld);
+      const float *grad = dy + k.n * g.out_sample() + k.first;
+      for_parts(threads, [&](int64_t p) {
+        const int64_t o0 = cut(O, threads, p), o1 = cut(O, threads, p + 1);
+        if (o1 > o0)
+          sgemm(kRowMajor, kNoTrans, kTrans, int(o1 - o0), K, int(k.last - k.first), 1.0f, grad + o0 * plane, plane,
+                b, ld, 1.0f, dw + o0 * K, K);
+      });
+    }
+    return;
+  }
   const int64_t used = std::min<int64_t>(threads, all.size());
   std::vector<std::vector<float>> col(used), sum(used, std::vector<float>(size_t(O) * K, 0.0f));
   for_chunks(all, used, [&](int64_t t, const Chunk &k) {
-    const int positions = int(k.last - k.first);
-    const float *in = x + k.n * g.in_sample(), *grad = dy + k.n * g.out_sample() + k.first;
-    if (g.pointwise()) {
-      sgemm(kRowMajor, kNoTrans, kTrans, O, K, positions, 1.0f, grad, plane, in + k.first, plane, 1.0f,
-            sum[t].data(), K);
-      return;
-    }
-    col[t].resize(size_t(K) * positions);
-    columns<false>(g, const_cast<float *>(in), col[t].data(), k.first / g.ow, k.last / g.ow);
-    sgemm(kRowMajor, kNoTrans, kTrans, O, K, positions, 1.0f, grad, plane, col[t].data(), positions, 1.0f,
-          sum[t].data(), K);
+    int ld = 0;
+    const float *b = chunk_columns(g, x + k.n * g.in_sample(), k, col[t], ld);
+    sgemm(kRowMajor, kNoTrans, kTrans, O, K, int(k.last - k.first), 1.0f, dy + k.n * g.out_sample() + k.first, plane,
+          b, ld, 1.0f, sum[t].data(), K);
   });
   for (int64_t i = 0; i < int64_t(O) * K; ++i) {
     float total = 0.0f;

@@ -64,8 +64,12 @@ def compare(compiled, reference, shape, seed):
         reference.bias.set_data(ms.Tensor(rng.standard_normal(compiled.bias.shape).astype(np.float32)))
         compiled.bias.set_data(reference.bias.data.copy())
     x = rng.standard_normal(shape).astype(np.float32)
-    target = rng.standard_normal(reference(ms.Tensor(x)).shape).astype(np.float32)
-    return outputs_and_gradients(compiled, x, target), outputs_and_gradients(reference, x, target)
+    # The compiled layer runs first: an output element a kernel left unwritten must not find the reference's value in
+    # a reused buffer.
+    compiled.set_train(True)
+    target = rng.standard_normal(compiled(ms.Tensor(x)).shape).astype(np.float32)
+    found = outputs_and_gradients(compiled, x, target)
+    return found, outputs_and_gradients(reference, x, target)
 
 
 def check_conv3d(config, bias):
@@ -106,6 +110,18 @@ def test_any_thread_count_and_batch(use_library, monkeypatch, pynative_mode, thr
     monkeypatch.setenv("MS_VIDEO_OPS_THREADS", str(threads))
     for batch in (1, 3, 9):
         check_conv3d((3, 4, (3, 3, 3), (1, 1, 1), "same", 0, (batch, 3, 4, 9, 8)), bias=False)
+
+
+@pytest.mark.parametrize("threads", [2, 5])
+def test_small_planes_split_channels_over_threads(use_library, monkeypatch, threads):
+    """Fewer chunks than threads (a 7x7 map; four chunks of a 2x12x12 map on 5 threads): each chunk's matrix product is
+    split by output channel (forward pass, weight gradient) or input channel (input gradient)."""
+    monkeypatch.setenv("MS_VIDEO_OPS_THREADS", str(threads))
+    for config in [(16, 24, (3, 3, 3), (1, 1, 1), "same", 0, (1, 16, 1, 7, 7)),
+                   (16, 24, (1, 1, 1), (1, 1, 1), "same", 0, (1, 16, 1, 7, 7)),
+                   (6, 5, (3, 3, 3), (1, 1, 1), "same", 0, (1, 6, 2, 12, 12)),
+                   (3, 4, (3, 3, 3), (1, 1, 1), "same", 0, (1, 3, 1, 2, 2))]:  # fewer channels than threads
+        check_conv3d(config, bias=False)
 
 
 def test_repeatable_bit_for_bit(use_library):
