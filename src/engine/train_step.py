@@ -34,6 +34,13 @@ def _tensor_scale(scale, grad):
     return grad * scale.astype(grad.dtype)
 
 
+def clip_factor(grads, clip_norm):
+    """clip_norm / the global L2 norm of `grads` where that norm reaches clip_norm, else 1 (a float32 scalar)."""
+    norm = ops.sqrt(ops.addn(_hyper_map(_square_sum, grads)))
+    clip = ms.Tensor(clip_norm, ms.float32)
+    return clip / ops.select(norm >= clip, norm, clip)
+
+
 def clip_by_global_norm(grads, clip_norm):
     """ops.clip_by_global_norm's clipping without its CPU costs, deterministic across steps and processes.
 
@@ -43,10 +50,7 @@ def clip_by_global_norm(grads, clip_norm):
     where one multiplication by the ratio does. The norm is ops.clip_by_global_norm's up to the order of additions in
     gradients of 200,000 or more elements, and the ratio differs from clip_norm / norm by at most one rounding.
     """
-    norm = ops.sqrt(ops.addn(_hyper_map(_square_sum, grads)))
-    clip = ms.Tensor(clip_norm, ms.float32)
-    scale = clip / ops.select(norm >= clip, norm, clip)
-    return _hyper_map(ops.partial(_scale, scale), grads)
+    return _hyper_map(ops.partial(_scale, clip_factor(grads, clip_norm)), grads)
 
 
 class TrainStep(nn.Cell):
@@ -70,6 +74,9 @@ class TrainStep(nn.Cell):
         self.grad_fn = ops.value_and_grad(forward, None, self.weights, has_aux=self.scaled)
         self.clip = clip_norm > 0
         self.clip_norm = float(clip_norm)
+        # An optimizer that applies the clipping factor in its own pass (MomentumSGD) spares a scaled copy of every
+        # gradient.
+        self.folds_factor = self.clip and getattr(optimizer, "takes_clip_factor", False)
         self.reduce = data_parallel()
         if self.reduce:
             from mindspore.communication import get_group_size
@@ -88,16 +95,22 @@ class TrainStep(nn.Cell):
             grads = self.loss_scaler.unscale(grads)
         if self.reduce:
             grads = self.reducer(grads)
-        if self.clip:
-            grads = clip_by_global_norm(grads, self.clip_norm)
+        factor = clip_factor(grads, self.clip_norm) if self.clip else None
+        if self.clip and not self.folds_factor:
+            grads = _hyper_map(ops.partial(_scale, factor), grads)
         if not self.scaled:
-            self.optimizer(grads)
+            self._update(grads, factor)
         else:
             finite = ms.amp.all_finite(grads)
             self.loss_scaler.adjust(finite)
             if finite:
-                self.optimizer(grads)
+                self._update(grads, factor)
         return loss
+
+    def _update(self, grads, factor):
+        if self.folds_factor:
+            return self.optimizer(grads, factor)
+        return self.optimizer(grads)
 
 
 def uses_loss_scaling(amp_level, device_target):
