@@ -61,7 +61,7 @@ def optimizer_step(model, net):
         weights = [p for name, p in net.named_parameters() if name.endswith(".weight") and p.dim() > 1]
         others = [p for name, p in net.named_parameters() if not (name.endswith(".weight") and p.dim() > 1)]
         groups = [{"params": weights, "weight_decay": args.weight_decay}, {"params": others, "weight_decay": 0.0}]
-        return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum), args.clip_gradient
+        return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, nesterov=args.nesterov), args.clip_gradient
     from config import I3DDefaults
 
     defaults = I3DDefaults()

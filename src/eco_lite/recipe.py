@@ -78,6 +78,7 @@ class ECOLiteRecipe:
         """(SGD with momentum over real parameter groups, the plateau schedule that sets its learning-rate Parameter between
         epochs, so a compiled graph keeps running without recompilation)."""
         import mindspore as ms
+        from mindspore import nn
 
         from src.eco_lite import optim_groups
         from src.engine.optimizers import MomentumSGD
@@ -87,7 +88,10 @@ class ECOLiteRecipe:
         print(f"optimizer groups: {len(groups[0]['params'])} weights with weight decay {a.weight_decay}, "
               f"{len(groups[1]['params'])} biases and BatchNorm scales without; partial BN "
               f"{'off' if a.no_partialbn else 'on (every BatchNorm but the first frozen)'}", flush=True)
-        optimizer = MomentumSGD(groups, learning_rate=a.lr, momentum=a.momentum, nesterov=a.nesterov)
+        if a.momentum > 0:
+            optimizer = MomentumSGD(groups, learning_rate=a.lr, momentum=a.momentum, nesterov=a.nesterov)
+        else:
+            optimizer = nn.SGD(groups, learning_rate=a.lr, nesterov=a.nesterov)
 
         def apply(lr):
             optimizer.learning_rate.set_data(ms.Tensor(lr, ms.float32))

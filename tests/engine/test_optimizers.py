@@ -61,3 +61,8 @@ def test_one_learning_rate_only():
     per_group = [{"params": net.trainable_params()[:2], "lr": 0.1}, {"params": net.trainable_params()[2:]}]
     with pytest.raises(ValueError, match="one fixed learning rate"):
         MomentumSGD(per_group, learning_rate=0.1, momentum=0.9)
+
+
+def test_momentum_above_zero_only():
+    with pytest.raises(ValueError, match="momentum above 0"):
+        MomentumSGD(Small().trainable_params(), learning_rate=0.1, momentum=0.0)
