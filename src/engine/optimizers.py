@@ -28,7 +28,8 @@ def _update_parameter(apply, nesterov, momentum_value, momentum, learning_rate, 
 
 
 class MomentumSGD(nn.Optimizer):
-    """SGD with momentum (optionally Nesterov's), dampening 0 and weight decay per parameter group.
+    """SGD with momentum (optionally Nesterov's), dampening 0 and weight decay per parameter group (a list of
+    parameters is one group without weight decay).
 
     nn.SGD computes the same step but keeps a second state tensor the size of the network (`stat`, which only makes
     the first step start the buffer from the gradient; a zero buffer does that anyway) and makes a decayed copy of
@@ -43,6 +44,7 @@ class MomentumSGD(nn.Optimizer):
         super().__init__(learning_rate, groups)
         if self.is_group_lr or self.dynamic_lr:
             raise ValueError("MomentumSGD takes one fixed learning rate (a number) for every group")
+        groups = groups if isinstance(groups[0], dict) else [{"params": groups}]
         decay_of = {id(param): float(group.get("weight_decay", 0.0)) for group in groups for param in group["params"]}
         self.decays = tuple(decay_of[id(param)] for param in self._parameters)
         if momentum <= 0:
