@@ -35,6 +35,8 @@ using Sgemm = void (*)(int, int, int, int, int, int, float, const float *, int, 
 constexpr int64_t kColumnBytes = 8 << 20;  // the im2col buffer of one chunk of output rows
 constexpr int64_t kMinPositions = 64;      // a chunk narrower than this makes the matrix product inefficient
 constexpr int64_t kPartialThreads = 4;     // at most this many copies of an input gradient
+constexpr int64_t kSmallPlane = 256;       // weight gradients of output planes up to this size split by channel
+constexpr int64_t kSmallPlaneColumnBytes = 4 * kColumnBytes;  // ... with chunks up to this long
 
 Sgemm sgemm = nullptr;
 
@@ -91,10 +93,10 @@ struct Chunk {
   int64_t n, first, last;
 };
 
-std::vector<Chunk> chunks(const Geometry &g, int64_t threads) {
+std::vector<Chunk> chunks(const Geometry &g, int64_t threads, int64_t column_bytes = kColumnBytes) {
   const int64_t unit = g.pointwise() ? 1 : g.ow, units = g.out_plane() / unit;
   const int64_t row_bytes = sizeof(float) * (g.pointwise() ? 0 : g.taps() * g.ow);
-  int64_t per_chunk = row_bytes ? std::max<int64_t>(1, kColumnBytes / row_bytes) : units;
+  int64_t per_chunk = row_bytes ? std::max<int64_t>(1, column_bytes / row_bytes) : units;
   // Enough chunks for every thread when the sample allows it, none narrower than kMinPositions.
   const int64_t balanced = (g.n * units + threads - 1) / threads;
   per_chunk = std::min(per_chunk, std::max(balanced, (kMinPositions + unit - 1) / unit));
@@ -279,12 +281,25 @@ void grad_filter(const Geometry &g, const float *x, const float *dy, float *dw) 
   const int O = int(g.o), K = int(g.taps()), plane = int(g.out_plane());
   const int64_t threads = thread_count();
   const std::vector<Chunk> all = chunks(g, threads);
-  if (split_within_chunks(all, threads)) {
+  // Small planes (ECO-lite's 7x7 layers): the product's inner dimension (positions) is short, so each thread's own
+  // copy of the whole O x K gradient would cost more than the products, and short chunks make it shorter still. Here
+  // the chunks are as long as a larger column buffer allows, the threads build each chunk's columns together (by
+  // input channel) and split its product by output channel.
+  if (split_within_chunks(all, threads) || plane <= kSmallPlane) {
     std::memset(dw, 0, sizeof(float) * O * K);
     std::vector<float> col;
-    for (const Chunk &k : all) {
-      int ld = 0;
-      const float *b = chunk_columns(g, x + k.n * g.in_sample(), k, col, ld);
+    for (const Chunk &k : chunks(g, 1, kSmallPlaneColumnBytes)) {
+      const float *in = x + k.n * g.in_sample(), *b = in + k.first;
+      int ld = plane;
+      if (!g.pointwise()) {
+        col.resize(size_t(K) * (k.last - k.first));
+        for_parts(threads, [&](int64_t p) {
+          columns<false>(g, const_cast<float *>(in), col.data(), k.first / g.ow, k.last / g.ow, cut(g.c, threads, p),
+                         cut(g.c, threads, p + 1));
+        });
+        b = col.data();
+        ld = int(k.last - k.first);
+      }
       const float *grad = dy + k.n * g.out_sample() + k.first;
       for_parts(threads, [&](int64_t p) {
         const int64_t o0 = cut(O, threads, p), o1 = cut(O, threads, p + 1);

@@ -115,10 +115,12 @@ def test_any_thread_count_and_batch(use_library, monkeypatch, pynative_mode, thr
 @pytest.mark.parametrize("threads", [2, 5])
 def test_small_planes_split_channels_over_threads(use_library, monkeypatch, threads):
     """Fewer chunks than threads (a 7x7 map; four chunks of a 2x12x12 map on 5 threads): each chunk's matrix product is
-    split by output channel (forward pass, weight gradient) or input channel (input gradient)."""
+    split by output channel (forward pass, weight gradient) or input channel (input gradient). Weight gradients of
+    planes up to 256 positions always are, sample after sample."""
     monkeypatch.setenv("MS_VIDEO_OPS_THREADS", str(threads))
     for config in [(16, 24, (3, 3, 3), (1, 1, 1), "same", 0, (1, 16, 1, 7, 7)),
                    (16, 24, (1, 1, 1), (1, 1, 1), "same", 0, (1, 16, 1, 7, 7)),
+                   (16, 24, (3, 3, 3), (1, 1, 1), "same", 0, (3, 16, 2, 7, 7)),
                    (6, 5, (3, 3, 3), (1, 1, 1), "same", 0, (1, 6, 2, 12, 12)),
                    (3, 4, (3, 3, 3), (1, 1, 1), "same", 0, (1, 3, 1, 2, 2))]:  # fewer channels than threads
         check_conv3d(config, bias=False)
