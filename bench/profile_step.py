@@ -30,8 +30,9 @@ KINDS = (  # (kind, operator-type prefixes), the longest match wins
     ("convolution gradient (weights)", ("Conv3DBackpropFilter", "Conv2DBackpropFilter")),
     ("BatchNorm (forward and gradient)", ("BatchNorm",)),
     ("pooling (forward and gradient)", ("MaxPool", "AvgPool", "Custom: max-pool gradient")),
-    ("ReLU (forward and gradient)", ("ReLU",)),
-    ("optimizer (Adam, SGD, assignments)", ("Adam", "SGD", "ApplyMomentum", "Assign")),
+    ("ReLU (forward and gradient)", ("ReLU", "ReluGrad")),
+    ("optimizer (Adam, SGD, momentum, assignments)",
+     ("Adam", "SGD", "ApplyMomentum", "ApplyGradientDescent", "Assign")),
 )
 
 
