@@ -100,7 +100,7 @@ eco_run="$work/eco_lite/ecolite_ucf101"
 eco_input=(--num_classes "$num_classes" --input_size 112 --batch-size "$batch")
 step "ECO-lite: train $eco_epochs epochs from scratch -> $eco_run"
 "$py" train.py --dataset ucf101 --train_list "$lists/ucf101_rgb_train_split_1.txt" \
-  --val_list "$lists/ucf101_rgb_val_split_1.txt" --resume "" "${eco_input[@]}" --lr 0.01 --num_saturate 3 \
+  --val_list "$lists/ucf101_rgb_val_split_1.txt" --resume "" "${eco_input[@]}" --lr 0.003 --num_saturate 3 \
   --epochs "$eco_epochs" --checkpoints_num_keep 1 --save_dir "$work/eco_lite" --continue_training True
 eco_ckpt="$eco_run/checkpoints/$(ls "$eco_run/checkpoints/" | grep -E "^eco-${eco_epochs}_[0-9]+\.ckpt$" | head -1)"
 
