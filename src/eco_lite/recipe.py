@@ -75,8 +75,8 @@ class ECOLiteRecipe:
         return net, None
 
     def build_optimizer(self, network, params, steps_per_epoch):
-        """(SGD with momentum over real parameter groups, the plateau schedule that sets its learning-rate Parameter between
-        epochs, so a compiled graph keeps running without recompilation)."""
+        """(SGD with momentum over real parameter groups, the plateau schedule that sets its learning-rate Parameter
+        between epochs, so a compiled graph keeps running without recompilation)."""
         import mindspore as ms
         from mindspore import nn
 

@@ -7,7 +7,6 @@ _update = ops.MultitypeFuncGraph("momentum_sgd_update")
 _descend = ops.ApplyGradientDescent()
 
 
-@_update.register("Function", "Bool", "Number", "Tensor", "Tensor", "Tensor", "Number", "Tensor", "Tensor", "Tensor")
 def _update_parameter(apply, nesterov, momentum_value, momentum, learning_rate, factor, decay, gradient, parameter,
                       accum):
     """accum' = m * accum + g' with g' = factor * g + decay * p; p -= lr * accum' (Nesterov: lr * (g' + m * accum')).
@@ -16,7 +15,8 @@ def _update_parameter(apply, nesterov, momentum_value, momentum, learning_rate, 
     p -= lr * decay * p first) instead of into a decayed copy of every gradient, which MindSpore's schedule keeps alive
     at once (150 MB for ECO-lite). Nesterov's remaining p -= lr * (factor * g + m * accum') is ApplyMomentum's plain
     step with rate lr * m, then p -= lr * factor * g: MindSpore's CPU ApplyMomentum ignores use_nesterov."""
-    gradient = gradient * factor.astype(gradient.dtype)
+    if factor is not None:
+        gradient = gradient * factor.astype(gradient.dtype)
     if decay:
         _descend(accum, ms.Tensor(-decay / momentum_value, ms.float32), parameter)
         if nesterov:
@@ -25,6 +25,11 @@ def _update_parameter(apply, nesterov, momentum_value, momentum, learning_rate, 
         return ops.depend(True, apply(parameter, accum, learning_rate, gradient, momentum))
     updated = apply(parameter, accum, learning_rate * momentum, gradient, momentum)
     return ops.depend(True, _descend(parameter, learning_rate, ops.depend(gradient, updated)))
+
+
+for _factor in ("Tensor", "None"):  # the clipping factor, or none without clipping
+    _update.register("Function", "Bool", "Number", "Tensor", "Tensor", _factor, "Number", "Tensor", "Tensor",
+                     "Tensor")(_update_parameter)
 
 
 class MomentumSGD(nn.Optimizer):
@@ -54,11 +59,9 @@ class MomentumSGD(nn.Optimizer):
         self.accum = self._parameters.clone(prefix="accum", init="zeros")
         self.nesterov = bool(nesterov)
         self.apply = ops.ApplyMomentum()
-        self.one = ms.Tensor(1.0, ms.float32)
 
     def construct(self, gradients, clip_factor=None):
-        factor = self.one if clip_factor is None else clip_factor
         self.assignadd(self.global_step, self.global_step_increase_tensor)
         update = ops.partial(_update, self.apply, self.nesterov, self.momentum_value, self.momentum, self.get_lr(),
-                             factor)
+                             clip_factor)
         return self.hyper_map(update, self.decays, gradients, self._parameters, self.accum)

@@ -50,7 +50,11 @@ def clip_by_global_norm(grads, clip_norm):
     where one multiplication by the ratio does. The norm is ops.clip_by_global_norm's up to the order of additions in
     gradients of 200,000 or more elements, and the ratio differs from clip_norm / norm by at most one rounding.
     """
-    return _hyper_map(ops.partial(_scale, clip_factor(grads, clip_norm)), grads)
+    return scale_gradients(grads, clip_factor(grads, clip_norm))
+
+
+def scale_gradients(grads, factor):
+    return _hyper_map(ops.partial(_scale, factor), grads)
 
 
 class TrainStep(nn.Cell):
@@ -97,7 +101,7 @@ class TrainStep(nn.Cell):
             grads = self.reducer(grads)
         factor = clip_factor(grads, self.clip_norm) if self.clip else None
         if self.clip and not self.folds_factor:
-            grads = _hyper_map(ops.partial(_scale, factor), grads)
+            grads = scale_gradients(grads, factor)
         if not self.scaled:
             self._update(grads, factor)
         else:
