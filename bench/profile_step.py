@@ -32,7 +32,7 @@ KINDS = (  # (kind, operator-type prefixes), the longest match wins
     ("pooling (forward and gradient)", ("MaxPool", "AvgPool", "Custom: max-pool gradient")),
     ("ReLU (forward and gradient)", ("ReLU", "ReluGrad")),
     ("optimizer (Adam, SGD, momentum, assignments)",
-     ("Adam", "SGD", "ApplyMomentum", "ApplyGradientDescent", "Assign")),
+     ("Adam", "SGD", "ApplyMomentum", "ApplyGradientDescent", "Assign", "Custom: SGD step")),
 )
 
 
@@ -61,6 +61,8 @@ def custom_label(full_name):
     """What a compiled kernel of src/ops is, from the cell scope in its full operator name."""
     if "CompiledConv" in full_name:
         return "Custom: convolution gradients" if "Grad_" in full_name else "Custom: convolution forward"
+    if "MomentumSGD" in full_name:
+        return "Custom: SGD step"
     return "Custom: max-pool gradient" if "MaxPool" in full_name else "Custom"
 
 

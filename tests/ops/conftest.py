@@ -7,7 +7,7 @@ from src.ops.build import build
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    """The folder holding both libraries; skips where a library cannot be built (no compiler, no OpenBLAS)."""
+    """The folder holding every library; skips where one cannot be built (no compiler, no OpenBLAS)."""
     folder = tmp_path_factory.mktemp("ops")
     try:
         for kind in library.LIBRARIES:
