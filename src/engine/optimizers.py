@@ -71,12 +71,13 @@ class MomentumSGD(nn.Optimizer):
         self.accum = self._parameters.clone(prefix="accum", init="zeros")
         self.nesterov = bool(nesterov)
         self.apply = ops.ApplyMomentum()
-        self.kernel = compiled_momentum_update()
-        if self.kernel is not None and any(param.dtype != ms.float32 for param in self._parameters):
-            self.kernel = None
-        self.one = ms.Tensor(1.0, ms.float32)
-        self.configs = tuple(ms.Tensor(np.array([momentum, decay, float(self.nesterov)], np.float32))
-                             for decay in self.decays)
+        self.kernel = None
+        if all(param.dtype == ms.float32 for param in self._parameters):
+            self.kernel = compiled_momentum_update()
+        if self.kernel is not None:
+            self.one = ms.Tensor(1.0, ms.float32)
+            self.configs = tuple(ms.Tensor(np.array([momentum, decay, float(self.nesterov)], np.float32))
+                                 for decay in self.decays)
 
     def construct(self, gradients, clip_factor=None):
         self.assignadd(self.global_step, self.global_step_increase_tensor)

@@ -57,6 +57,14 @@ def library_path(kind):
     return str(path.resolve())
 
 
+def cpu_library(kind):
+    """library_path(kind) where MindSpore runs on the CPU, else None: the kernels are CPU code. The device is read
+    when the layer or optimizer is built, so set it first."""
+    import mindspore as ms
+
+    return library_path(kind) if ms.get_context("device_target") == "CPU" else None
+
+
 def _note(reason, library):
     hint = " and scipy-openblas32" if library.needs_blas else ""
     warnings.warn(f"{reason}: {library.without}; build it with `python -m src.ops.build` (needs g++{hint})",

@@ -10,7 +10,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
 
-from src.ops.library import library_path
+from src.ops.library import cpu_library
 
 
 class MaxPool3dSame(nn.MaxPool3d):
@@ -54,14 +54,10 @@ def _gradient_kernel(library):
                       out_dtype=lambda x, dy, config: ms.float32, func_type="aot")
 
 
-def _cpu_library():
-    return library_path("pool") if ms.get_context("device_target") == "CPU" else None
-
-
 def max_pool_2d_valid(kernel, stride):
     """A VALID 2-D max-pool (square kernel and stride): MaxPool2dValid on CPU when its library is built, else
     nn.MaxPool2d. The device is read when the network is built, so set it first."""
-    library = _cpu_library()
+    library = cpu_library("pool")
     if library is None:
         return nn.MaxPool2d(kernel_size=kernel, stride=stride, pad_mode="valid")
     return MaxPool2dValid(kernel, stride, library)
@@ -71,7 +67,7 @@ def max_pool_3d_same(kernel, stride):
     """A TF-SAME 3-D max-pool: MaxPool3dSame on CPU when its library is built, else nn.MaxPool3d (GPU, Ascend and
     CPUs without the library). The device is read when the network is built, so set it first."""
     kernel, stride = tuple(kernel), tuple(stride)
-    library = _cpu_library()
+    library = cpu_library("pool")
     if library is None:
         return nn.MaxPool3d(kernel_size=kernel, stride=stride, pad_mode="same")
     return MaxPool3dSame(kernel, stride, library)

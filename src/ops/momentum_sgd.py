@@ -2,7 +2,7 @@
 import mindspore as ms
 from mindspore import ops
 
-from src.ops.library import library_path
+from src.ops.library import cpu_library
 
 
 def compiled_momentum_update():
@@ -13,9 +13,7 @@ def compiled_momentum_update():
     order of side effects as ApplyMomentum does, after the reads written before it; the caller still makes it wait
     for every gradient, since MindSpore is not told which inputs it writes. The device is read when the optimizer is
     built, so set it first."""
-    if ms.get_context("device_target") != "CPU":
-        return None
-    library = library_path("optimizer")
+    library = cpu_library("optimizer")
     if library is None:
         return None
     kernel = ops.Custom(f"{library}:MomentumSgdUpdate", out_shape=lambda p, a, g, lr, factor, config: [1],

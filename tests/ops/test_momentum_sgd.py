@@ -11,7 +11,7 @@ from tests.engine.test_optimizers import train
 
 
 class OneStep(nn.Cell):
-    """The kernel on one parameter and its buffer, its output on the path to the result as TrainStep keeps it."""
+    """The kernel on one parameter and its buffer."""
 
     def __init__(self, kernel, param, accum):
         super().__init__()
