@@ -4,6 +4,7 @@ The tiny generated datasets and random checkpoints that several modules use are 
 (tiny_i3d_data, random_i3d_checkpoints, tiny_eco_data); they are shared, so tests treat them as read-only. Long
 end-to-end tests carry the `slow` marker (pytest.ini); `pytest -m "not slow"` is the quick run."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,35 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "build_dir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+MODULE_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed:
+        item.getparent(pytest.Module).stash[MODULE_FAILED] = True
+    return report
+
+
+@pytest.fixture(scope="module")
+def module_mktemp(request, tmp_path_factory):
+    """tmp_path_factory.mktemp for a module's shared fixtures, whose folders are deleted when the module ends with
+    no failure. pytest's retention policy (pytest.ini) deletes a passing test's own tmp_path at once, but mktemp
+    folders only when the whole run passes: kept to the end, the modules' trained runs and exports would add up to
+    about 10 GiB."""
+    made = []
+
+    def mktemp(name):
+        made.append(tmp_path_factory.mktemp(name))
+        return made[-1]
+
+    yield mktemp
+    if not request.node.stash.get(MODULE_FAILED, False):
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -17,8 +17,8 @@ HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
+def tiny_run(module_mktemp):
+    out = module_mktemp("bench")
     done = subprocess.run([sys.executable, "bench/run.py", "--size", "tiny", "--out_dir", str(out)], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=1500)
     return done, out

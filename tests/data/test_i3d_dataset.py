@@ -48,8 +48,8 @@ def make_tree(root, videos=VIDEOS, rgb_frame=textured_frame):
 
 
 @pytest.fixture(scope="module")
-def tree(tmp_path_factory):
-    return make_tree(tmp_path_factory.mktemp("i3d"))
+def tree(module_mktemp):
+    return make_tree(module_mktemp("i3d"))
 
 
 def dataset(tree, mode="rgb", train=True, **kwargs):

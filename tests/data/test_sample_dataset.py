@@ -12,8 +12,8 @@ TINY = ["--num_classes", "3", "--groups", "3", "--clips", "1", "--num_frames", "
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample")
+def sample(module_mktemp):
+    out = module_mktemp("sample")
     assert make_sample_dataset.main([str(out), *TINY]) == 0
     return out
 

@@ -300,9 +300,9 @@ def test_partial_bn_flag_reaches_the_optimizer_groups(no_partialbn, sizes, capsy
 # ------------------------------------------------------------------------------- training, eval, export
 
 @pytest.fixture(scope="module")
-def trained(data, tmp_path_factory):
+def trained(data, module_mktemp):
     """Two epochs through the standalone launcher (the seed's flags, then ours)."""
-    cwd = tmp_path_factory.mktemp("eco_standalone")
+    cwd = module_mktemp("eco_standalone")
     result = run_script("run_standalone_train.sh", ["", 0, *tiny(data), "--epochs", "2"], cwd)
     return {"cwd": cwd, "stdout": result.stdout, "run": cwd / "ecolite_ucf101", "best": cwd / "ucf101bestacc.ckpt"}
 

@@ -17,8 +17,8 @@ TINY = ["--device_target", "CPU", "--spatial_size", "32", "--train_sample_durati
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train_data")
+def data(module_mktemp):
+    root = module_mktemp("train_data")
     assert make_sample_dataset.main([str(root / "raw"), "--num_classes", "3", "--groups", "3", "--clips", "2",
                                      "--num_frames", "10", "--width", "48", "--height", "36", "--datasets",
                                      "ucf101", *QUIET]) == 0

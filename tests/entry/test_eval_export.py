@@ -44,9 +44,9 @@ def checkpoints(random_i3d_checkpoints):
 
 
 @pytest.fixture(scope="module")
-def joint_run(data, checkpoints, tmp_path_factory):
+def joint_run(data, checkpoints, module_mktemp):
     """run_joint_eval.sh with --scores_path and --backend=mindspore: the MindSpore reference for the other tests."""
-    cwd = tmp_path_factory.mktemp("joint_run")
+    cwd = module_mktemp("joint_run")
     result = run_script("run_joint_eval.sh", [0, "ucf101", data["rgb"], data["flow"], data["annotation"],
                                               data["annotation"], checkpoints["rgb"], checkpoints["flow"], *TINY,
                                               f"--batch_size={BATCH}", "--scores_path=scores/ms.npz",
@@ -56,9 +56,9 @@ def joint_run(data, checkpoints, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def onnx_models(checkpoints, tmp_path_factory):
+def onnx_models(checkpoints, module_mktemp):
     """ONNX exports with different fixed batches: rgb 4 (= --batch_size), flow 2 (adopted with a note)."""
-    out = tmp_path_factory.mktemp("onnx")
+    out = module_mktemp("onnx")
     for mode, batch in (("rgb", BATCH), ("flow", 2)):
         result = run_cli(["export.py", f"--checkpoint_path={checkpoints[mode]}", f"--mode={mode}", "--num_classes=3",
                           "--file_format=ONNX", f"--file_name={out / mode}", f"--batch_size={batch}",

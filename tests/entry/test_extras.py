@@ -23,9 +23,9 @@ CPU = ["--device_target", "CPU"]
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
+def data(module_mktemp):
     """The sample videos prepared with the data tools, as the quick start does (frames at short side 32)."""
-    root = tmp_path_factory.mktemp("extras")
+    root = module_mktemp("extras")
     raw, rgb, flow = root / "raw", root / "rgb", root / "flow"
     assert make_sample_dataset.main([str(raw), "--num_classes", "3", "--groups", "3", "--clips", "1", "--num_frames",
                                      "12", "--width", "48", "--height", "32", "--datasets", "ucf101", *QUIET]) == 0
@@ -63,9 +63,9 @@ def top_table(stdout):
 # ---------------------------------------------------------------------------------------------------------- demo
 
 @pytest.fixture(scope="module")
-def joint_eval(data, checkpoints, tmp_path_factory):
+def joint_eval(data, checkpoints, module_mktemp):
     """eval.py joint on the prepared frames with --scores_path and --report_dir: the reference for the demo."""
-    out = tmp_path_factory.mktemp("joint_eval")
+    out = module_mktemp("joint_eval")
     result = run_cli(["eval.py", "--dataset=ucf101", "--test_mode=joint", f"--rgb_path={checkpoints['rgb']}",
                       f"--flow_path={checkpoints['flow']}", f"--video_path={data['rgb']}",
                       f"--annotation_path={data['annotation']}", f"--video_path_joint_flow={data['flow']}",

@@ -357,13 +357,13 @@ def accuracy_lines(text, streams=("rgb", "flow", "joint")):
 # ------------------------------------------------------------------------------------------------ data fixtures
 
 @pytest.fixture(scope="module")
-def hmdb51_prep(tmp_path_factory):
+def hmdb51_prep(module_mktemp):
     """The README's four HMDB51 preparation lines, run in order from src/tools on tiny HMDB51-style videos (3 classes
     with 18 videos of 8 frames, plus 48 classes whose split files list no video: 51 labels, as HMDB51 has), writing
     the README's suggested layout datasets/{rgb,flow}/hmdb51/{jpg,annotation}."""
     from src.tools import make_sample_dataset
 
-    root = tmp_path_factory.mktemp("hmdb51_prep")
+    root = module_mktemp("hmdb51_prep")
     assert make_sample_dataset.main([str(root / "raw"), "--num_classes", "3", "--groups", "3", "--clips", "2",
                                      "--num_frames", "8", "--width", "48", "--height", "32", "--datasets", "hmdb51",
                                      "--workers", "1", "--no-progress"]) == 0
@@ -393,12 +393,12 @@ def hmdb51_prep(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ucf101_101(tiny_i3d_data, tmp_path_factory):
+def ucf101_101(tiny_i3d_data, module_mktemp):
     """A UCF101 annotation with UCF101's 101 labels for the session's tiny frames: its classInd.txt lists 98 more
     classes without videos. The frames are the session's (read-only)."""
     from src.tools import ucf101_json
 
-    root = tmp_path_factory.mktemp("ucf101_101")
+    root = module_mktemp("ucf101_101")
     splits = root / "splits"
     shutil.copytree(tiny_i3d_data["root"] / "raw/ucf101/splits", splits)
     with open(splits / "classInd.txt", "a") as handle:
@@ -415,18 +415,18 @@ def i3d_data(hmdb51_prep, ucf101_101):
 
 
 @pytest.fixture(scope="module")
-def i3d_checkpoints(tmp_path_factory):
+def i3d_checkpoints(module_mktemp):
     """Random-init I3D checkpoints: {51: {'rgb', 'flow'}, 101: {...}, 400: {...}} (400: the ImageNet stand-ins)."""
-    root = tmp_path_factory.mktemp("readme_i3d_checkpoints")
+    root = module_mktemp("readme_i3d_checkpoints")
     return {classes: make_random_i3d_checkpoints(root / str(classes), num_classes=classes, seed=classes)
             for classes in (51, 101, 400)}
 
 
 @pytest.fixture(scope="module")
-def i3d_exports(i3d_checkpoints, tmp_path_factory):
+def i3d_exports(i3d_checkpoints, module_mktemp):
     """export(file_format, dataset, mode): runs the README's export line once (cached) for the dataset's model
     (hmdb51: 51 classes, ucf101: 101), writing <format>/i3d_<h|u>_<mode>.<ext>; returns (result, file)."""
-    root = tmp_path_factory.mktemp("readme_i3d_exports")
+    root = module_mktemp("readme_i3d_exports")
     cache = {}
 
     def export(file_format, dataset, mode):
@@ -715,10 +715,10 @@ def test_readme_i3d_export_py_onnx_on_gpu(i3d_checkpoints, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def onnx_cwd(i3d_data, i3d_exports, tmp_path_factory):
+def onnx_cwd(i3d_data, i3d_exports, module_mktemp):
     """A folder laid out as the README's ONNX examples: ./data/{rgb,flow}/hmdb51/... and ./i3d_h_{rgb,flow}.onnx
     (exported by the README's export line, batch 8, 8 frames, 32 px, 51 classes)."""
-    cwd = tmp_path_factory.mktemp("readme_onnx")
+    cwd = module_mktemp("readme_onnx")
     lay_out(cwd, i3d_data, "data")
     for mode in ("rgb", "flow"):
         result, path = i3d_exports("ONNX", "hmdb51", mode)
@@ -768,14 +768,14 @@ def test_readme_eco_gen_dataset_lists_py(tiny_eco_data, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def kinetics_standin(tmp_path_factory):
+def kinetics_standin(module_mktemp):
     """A random 400-class ECO-lite checkpoint named as the released ms_model_kinetics_checkpoint0720.ckpt."""
     import mindspore as ms
 
     from src.eco_lite import ECOLite
     from src.engine.checkpoint_io import save_checkpoint
 
-    path = tmp_path_factory.mktemp("kinetics") / "ms_model_kinetics_checkpoint0720.ckpt"
+    path = module_mktemp("kinetics") / "ms_model_kinetics_checkpoint0720.ckpt"
     ms.set_seed(720)
     save_checkpoint(ECOLite(num_classes=400), path)
     return path
@@ -790,9 +790,9 @@ def eco_folder(cwd, tiny_eco_data, kinetics_standin):
 
 
 @pytest.fixture(scope="module")
-def eco_trained(tiny_eco_data, kinetics_standin, tmp_path_factory):
+def eco_trained(tiny_eco_data, kinetics_standin, module_mktemp):
     """The README's `bash ./scripts/run_standalone_train.sh ms_model_kinetics_checkpoint0720.ckpt 0`, 1 epoch."""
-    cwd = eco_folder(tmp_path_factory.mktemp("readme_eco_train"), tiny_eco_data, kinetics_standin)
+    cwd = eco_folder(module_mktemp("readme_eco_train"), tiny_eco_data, kinetics_standin)
     result = run(command(readme_line("eco_run_standalone_train_sh")), cwd,
                  ["--epochs", "1", *TINY_ECO, "--num_workers", "2"])
     return {"result": result, "cwd": cwd, "best": cwd / "ucf101bestacc.ckpt"}
@@ -836,10 +836,10 @@ def test_readme_eco_run_distribute_train_sh_on_ascend(tiny_eco_data, kinetics_st
 
 
 @pytest.fixture(scope="module")
-def eco_exports(eco_trained, tmp_path_factory):
+def eco_exports(eco_trained, module_mktemp):
     """export(file_format): the README's export line for the fine-tuned checkpoint (cached); (result, file)."""
     succeeded(eco_trained["result"])
-    root = tmp_path_factory.mktemp("readme_eco_exports")
+    root = module_mktemp("readme_eco_exports")
     cache = {}
 
     def export(file_format):

@@ -26,10 +26,10 @@ def run_quickstart(work):
 
 
 @pytest.fixture(scope="module")
-def quickstart(tmp_path_factory):
+def quickstart(module_mktemp):
     if not (REPO_ROOT / ".venv/bin/python").exists():
         pytest.skip("the quick start runs in .venv (bash scripts/run_tests.sh creates it)")
-    work = tmp_path_factory.mktemp("quickstart")
+    work = module_mktemp("quickstart")
     return work, run_quickstart(work)
 
 

@@ -241,9 +241,9 @@ def test_three_crop_positions_on_landscape_and_portrait_frames():
 
 
 @pytest.fixture(scope="module")
-def frame_tree(tmp_path_factory):
+def frame_tree(module_mktemp):
     """Two validation videos of 32x48 frames (a horizontal colour ramp, so crops differ), one annotation."""
-    root = tmp_path_factory.mktemp("frames")
+    root = module_mktemp("frames")
     videos = [("jump", "v_jump_g01", 6), ("run", "v_run_g01", 5)]
     ramp = np.repeat(np.linspace(0, 255, 48, dtype=np.uint8)[None, :, None], 32, axis=0)
     for class_name, key, n_frames in videos:

@@ -100,10 +100,10 @@ def save_entries(path, entries):
 
 
 @pytest.fixture(scope="module")
-def rgb400(tmp_path_factory):
+def rgb400(module_mktemp):
     """A checkpoint in our naming of a 400-class rgb network, with its values."""
     values = random_parameters(InceptionI3D(num_classes=400), seed=1)
-    path = save_entries(tmp_path_factory.mktemp("ckpt") / "rgb400.ckpt", values)
+    path = save_entries(module_mktemp("ckpt") / "rgb400.ckpt", values)
     return path, values
 
 

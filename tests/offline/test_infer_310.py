@@ -51,9 +51,9 @@ def checkpoints(random_i3d_checkpoints):
 
 
 @pytest.fixture(scope="module")
-def models(checkpoints, tmp_path_factory):
+def models(checkpoints, module_mktemp):
     """ONNX exports (batch 4, T 8, 32x32); flow also gets a stand-in .mindir beside it, for the launcher's fallback."""
-    out = tmp_path_factory.mktemp("models")
+    out = module_mktemp("models")
     for mode in ("rgb", "flow"):
         run_cli(["export.py", f"--checkpoint_path={checkpoints[mode]}", f"--mode={mode}", "--num_classes=3",
                  "--file_format=ONNX", f"--file_name={out / ('i3d_' + mode)}", f"--batch_size={BATCH}",
@@ -63,9 +63,9 @@ def models(checkpoints, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def reference(data, checkpoints, tmp_path_factory):
+def reference(data, checkpoints, module_mktemp):
     """eval.py (MindSpore, joint mode: both streams in one process) with per-video scores."""
-    out = tmp_path_factory.mktemp("eval")
+    out = module_mktemp("eval")
     result = run_cli(["eval.py", "--dataset=ucf101", "--test_mode=joint", f"--rgb_path={checkpoints['rgb']}",
                       f"--flow_path={checkpoints['flow']}", f"--video_path={data['rgb']}",
                       f"--video_path_joint_flow={data['flow']}", f"--annotation_path={data['annotation']}", *TINY,
@@ -77,9 +77,9 @@ def reference(data, checkpoints, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def workdir(data, build_dir, tmp_path_factory):
+def workdir(data, build_dir, module_mktemp):
     """The launchers' current folder, preprocessed: rgb by one process, flow split between two."""
-    cwd = tmp_path_factory.mktemp("work")
+    cwd = module_mktemp("work")
     logs = {}
     for mode, ranks in (("rgb", 1), ("flow", 2)):
         result = run_script("run_preprocess.sh", [ranks, "none", "ucf101", mode, 40, data[mode], data["annotation"], "",

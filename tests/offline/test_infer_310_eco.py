@@ -32,13 +32,13 @@ TOTAL_LINE = re.compile(r"^Total data: (\d+), top1 accuracy: (\S+), top5 accurac
 
 
 @pytest.fixture(scope="module")
-def data(tiny_eco_data, tmp_path_factory):
+def data(tiny_eco_data, module_mktemp):
     """The session's tiny ECO-lite data (read-only) and this module's checkpoint and exports, in a folder of its own."""
     import mindspore as ms
     from src.eco_lite import ECOLite
     from src.engine.checkpoint_io import save_checkpoint
 
-    root = tmp_path_factory.mktemp("eco_infer")
+    root = module_mktemp("eco_infer")
     lists = tiny_eco_data
     ms.set_seed(7)
     checkpoint = root / "eco.ckpt"
@@ -73,9 +73,9 @@ def run_script(args, cwd, build_dir, check=True):
 
 
 @pytest.fixture(scope="module")
-def inference(data, build_dir, tmp_path_factory):
+def inference(data, build_dir, module_mktemp):
     """run_310_infer.sh with relative paths (model and data folder) and the .mindir whose .onnx sibling runs."""
-    cwd = tmp_path_factory.mktemp("work")
+    cwd = module_mktemp("work")
     run = run_script([os.path.relpath(data["mindir"], cwd), "eval_data", 2, BATCH, "--val_list", data["val"],
                       "--input_size", SIZE, "--num_classes", 3], cwd, build_dir)
     return {"cwd": cwd, "run": run, "out": cwd / "infer_result/eco_lite"}

@@ -29,10 +29,10 @@ NUM_VIDEOS = 12
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
+def data(module_mktemp):
     """The inputs, made with the tools in this process: videos, rgb frames (32 px) with n_frames and annotation,
     16-pixel frames for flow, ECO-lite frames and split files."""
-    root = tmp_path_factory.mktemp("fault_data")
+    root = module_mktemp("fault_data")
     assert make_sample_dataset.main([str(root / "raw"), "--num_classes", "3", "--groups", "4", "--clips", "1",
                                      "--num_frames", "32", "--width", "64", "--height", "48", "--datasets", "ucf101",
                                      *QUIET]) == 0
@@ -121,13 +121,13 @@ def error_lines(stderr):
 
 
 @pytest.fixture(scope="module")
-def references(data, tmp_path_factory):
+def references(data, module_mktemp):
     """name -> (outputs of an uninterrupted run, its seconds from `started` to the end), each made once."""
     made = {}
 
     def reference(name, case):
         if name not in made:
-            out = tmp_path_factory.mktemp(f"reference_{name}")
+            out = module_mktemp(f"reference_{name}")
             shutil.rmtree(out)
             case.prepare(out)
             process = start(case.command(out))

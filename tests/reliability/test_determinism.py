@@ -162,12 +162,12 @@ def checked(result):
 
 
 @pytest.fixture(scope="module", params=list(MODELS))
-def runs(request, tmp_path_factory):
+def runs(request, module_mktemp):
     """One model, the default dropout, one seed: two uninterrupted 2-epoch runs and a 1-epoch run, started side by
     side, then that run resumed to epoch 2 as the README says."""
     spec = MODELS[request.param]
     data = request.getfixturevalue(spec["data"])
-    root = tmp_path_factory.mktemp(f"runs_{request.param}")
+    root = module_mktemp(f"runs_{request.param}")
     processes = [start(spec["command"](data, root / name, epochs)) for name, epochs in
                  (("first", 2), ("second", 2), ("resumed", 1))]
     for process in processes:

@@ -86,11 +86,11 @@ def datasets(tiny_i3d_data, tiny_eco_data):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(datasets, tmp_path_factory):
+def uninterrupted(datasets, module_mktemp):
     """{model: (save_dir, seconds)} of one uninterrupted run each, the reference of every recovery test."""
     runs = {}
     for model, spec in MODELS.items():
-        save_dir = tmp_path_factory.mktemp(f"{model}_reference")
+        save_dir = module_mktemp(f"{model}_reference")
         started = time.time()
         checked(run(spec["command"](datasets[model], save_dir), cwd=save_dir))
         runs[model] = (save_dir, time.time() - started)

@@ -14,7 +14,7 @@ CPU = ["--device_target", "CPU"]
 
 
 @pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory):
+def checkpoints(module_mktemp):
     """Random-init 3-class I3D rgb and ECO-lite checkpoints."""
     import mindspore as ms
 
@@ -22,7 +22,7 @@ def checkpoints(tmp_path_factory):
     from src.engine.checkpoint_io import save_checkpoint
     from src.i3d import InceptionI3D
 
-    root = tmp_path_factory.mktemp("timeline_checkpoints")
+    root = module_mktemp("timeline_checkpoints")
     ms.set_seed(5)
     save_checkpoint(InceptionI3D(3, "rgb"), root / "rgb.ckpt")
     save_checkpoint(ECOLite(3, 4), root / "eco.ckpt")

@@ -26,8 +26,8 @@ def train(mode, data, run_dir):
     return next((run_dir / f"ucf101_{mode}/checkpoints").glob("i3d-30_*.ckpt"))
 
 
-def test_timeline_of_joined_test_clips(tmp_path_factory, monkeypatch):
-    root = tmp_path_factory.mktemp("trained_timeline")
+def test_timeline_of_joined_test_clips(tmp_path, monkeypatch):
+    root = tmp_path
     monkeypatch.setenv("I3D_CACHE_DIR", str(root / "cache"))  # the ONNX export, not the user's cache
     raw, rgb = root / "raw", root / "rgb"
     run_cli(["-m", "src.tools.make_sample_dataset", raw, "--datasets", "ucf101", *QUIET])

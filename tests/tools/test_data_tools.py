@@ -28,8 +28,8 @@ def outputs(root):
 
 
 @pytest.fixture(scope="module")
-def raw(tmp_path_factory):
-    out = tmp_path_factory.mktemp("raw")
+def raw(module_mktemp):
+    out = module_mktemp("raw")
     assert make_sample_dataset.main([str(out), "--num_classes", "3", "--groups", "3", "--clips", "1",
                                      "--num_frames", str(NUM_FRAMES), "--width", "48", "--height", "32",
                                      *QUIET]) == 0
@@ -37,9 +37,9 @@ def raw(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def prepared(raw, tmp_path_factory):
+def prepared(raw, module_mktemp):
     """The full I3D + ECO preparation chain, run through the tools' main functions."""
-    out = tmp_path_factory.mktemp("prepared")
+    out = module_mktemp("prepared")
     for ds in ("ucf101", "hmdb51"):
         rgb, flow = out / "rgb" / ds / "jpg", out / "flow" / ds / "jpg"
         assert generate_rgb_jpgs.main([str(raw / ds / "videos"), str(rgb), ds, "--size", "40", *QUIET]) == 0
